@@ -1,0 +1,95 @@
+"""How money meets bills: pure functions shared by the payment service and its previews."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from portal.money import ZERO
+
+from .models import COMPONENTS, Installment, InstallmentStatus
+
+
+@dataclass
+class Parts:
+    fees: Decimal = ZERO
+    penalty: Decimal = ZERO
+    interest: Decimal = ZERO
+    principal: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.fees + self.penalty + self.interest + self.principal
+
+    def __add__(self, other: Parts) -> Parts:
+        return Parts(**{c: getattr(self, c) + getattr(other, c) for c in COMPONENTS})
+
+
+@dataclass
+class Allocated:
+    installment: Installment
+    parts: Parts
+
+
+@dataclass
+class PayoffQuote:
+    as_of: dt.date
+    amount: Decimal
+    # What settling today forgives: interest of the periods after the current one.
+    waived: list[Allocated] = field(default_factory=list)
+    owed: Parts = field(default_factory=Parts)
+
+
+def open_installments(installments: Sequence[Installment]) -> list[Installment]:
+    """Bills still owing something, oldest first: the order in which payments are applied."""
+    live = [
+        i for i in installments
+        if i.status != InstallmentStatus.SUPERSEDED and i.total_outstanding > 0
+    ]
+    return sorted(live, key=lambda i: (i.due_date, i.number))
+
+
+def allocate(installments: Sequence[Installment], amount: Decimal) -> list[Allocated]:
+    """Oldest bill first; inside a bill fees, then penalty, then interest, then principal.
+
+    Returns what each bill receives; raises ValueError when the amount exceeds what is owed.
+    """
+    remaining = amount
+    result: list[Allocated] = []
+    for installment in open_installments(installments):
+        if remaining == 0:
+            break
+        parts = Parts()
+        for component in COMPONENTS:
+            take = min(remaining, installment.outstanding(component))
+            setattr(parts, component, take)
+            remaining -= take
+        if parts.total > 0:
+            result.append(Allocated(installment, parts))
+    if remaining > 0:
+        raise ValueError("amount exceeds everything owed")
+    return result
+
+
+def payoff_quote(installments: Sequence[Installment], as_of: dt.date) -> PayoffQuote:
+    """What settles the loan on `as_of`: everything due so far, the current period's interest,
+    and the remaining principal. Interest, penalty and fees of later periods are waived."""
+    open_ = open_installments(installments)
+    current_period_seen = False
+    waived: list[Allocated] = []
+    owed = Parts()
+    for installment in open_:
+        outstanding = Parts(**{c: installment.outstanding(c) for c in COMPONENTS})
+        if installment.due_date <= as_of:
+            owed = owed + outstanding
+        elif not current_period_seen:
+            current_period_seen = True
+            owed = owed + outstanding
+        else:
+            owed = owed + Parts(principal=outstanding.principal)
+            forgiven = Parts(fees=outstanding.fees, penalty=outstanding.penalty, interest=outstanding.interest)
+            if forgiven.total > 0:
+                waived.append(Allocated(installment, forgiven))
+    return PayoffQuote(as_of=as_of, amount=owed.total, waived=waived, owed=owed)

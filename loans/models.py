@@ -1,0 +1,412 @@
+"""The loan book: borrowers, products, loans, installments, payments and the journal.
+
+Amounts change only through `loans.services`; these models hold the tables, their
+constraints and small derived values.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.append_only import AppendOnlyModel
+from portal.masking import mask_mobile, mask_national_id
+from portal.money import ZERO, MoneyField, RateField
+
+from .validators import validate_mainland_mobile, validate_national_id
+
+COMPONENTS = ("fees", "penalty", "interest", "principal")  # allocation order (Civil Code art. 561)
+
+
+def _choice_check(name: str, field: str, choices: type[models.TextChoices]) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class Language(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+class Segment(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual")
+    SMALL_BUSINESS = "small_business", _("Small-business owner")
+
+
+class Borrower(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT,
+        related_name="borrower",
+    )
+    real_name = models.CharField(_("real name"), max_length=60)
+    national_id = models.CharField(
+        _("national ID"), max_length=18, unique=True, validators=[validate_national_id]
+    )
+    mobile = models.CharField(
+        _("mobile number"), max_length=11, unique=True, validators=[validate_mainland_mobile]
+    )
+    segment = models.CharField(
+        _("segment"), max_length=20, choices=Segment.choices, default=Segment.INDIVIDUAL
+    )
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("borrower")
+        verbose_name_plural = _("borrowers")
+        permissions = [("reveal_identity", _("Can see full national ID and mobile number"))]
+        constraints = [
+            _choice_check("borrower_segment_valid", "segment", Segment),
+            _choice_check("borrower_language_valid", "preferred_language", Language),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.real_name} ({self.masked_mobile})"
+
+    @property
+    def masked_national_id(self) -> str:
+        return mask_national_id(self.national_id)
+
+    @property
+    def masked_mobile(self) -> str:
+        return mask_mobile(self.mobile)
+
+
+class RepaymentMethod(models.TextChoices):
+    EQUAL_INSTALLMENT = "equal_installment", _("Equal installment (等额本息)")
+    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal (等额本金)")
+
+
+class Product(models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    annual_rate = RateField(_("annual interest rate"), help_text=_("As a fraction: 0.18 = 18 %."))
+    penalty_rate = RateField(
+        _("annual penalty rate"), blank=True,
+        help_text=_("As a fraction. Left empty, the contract rate × 1.5."),
+    )
+    repayment_method = models.CharField(
+        _("repayment method"), max_length=20, choices=RepaymentMethod.choices
+    )
+    term_months = models.PositiveSmallIntegerField(_("term in months"))
+    grace_days = models.PositiveSmallIntegerField(_("grace days"), default=3)
+    extension_days = models.PositiveSmallIntegerField(
+        _("interest-free extension days"), default=30
+    )
+    is_active = models.BooleanField(_("offered"), default=True)
+
+    class Meta:
+        verbose_name = _("loan product")
+        verbose_name_plural = _("loan products")
+        constraints = [
+            _choice_check("product_method_valid", "repayment_method", RepaymentMethod),
+            models.CheckConstraint(
+                condition=Q(annual_rate__gte=0, annual_rate__lt=1), name="product_rate_range"
+            ),
+            models.CheckConstraint(condition=Q(penalty_rate__gte=0), name="product_penalty_rate_gte_0"),
+            models.CheckConstraint(
+                condition=Q(term_months__gte=1, term_months__lte=360), name="product_term_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.penalty_rate is None:
+            self.penalty_rate = (
+                Decimal(self.annual_rate) * settings.PORTAL_DEFAULT_PENALTY_FACTOR
+            ).quantize(Decimal("0.000001"))
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class LoanStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SETTLED = "settled", _("Settled")
+    WRITTEN_OFF = "written_off", _("Written off (bad debt)")
+
+
+class Stage(models.TextChoices):
+    """Delinquency stage by days past due; thresholds are settings (DESIGN.md)."""
+
+    CURRENT = "current", _("Current")
+    REMINDER = "reminder", _("Reminder (1–29 days)")
+    COLLECTIONS = "collections", _("Collections (30+ days)")
+    NON_PERFORMING = "non_performing", _("Non-performing (90+ days)")
+    WRITE_OFF_CANDIDATE = "write_off_candidate", _("Write-off candidate (180+ days)")
+
+
+class Loan(models.Model):
+    reference = models.CharField(_("reference"), max_length=20, unique=True)
+    borrower = models.ForeignKey(
+        Borrower, verbose_name=_("borrower"), on_delete=models.PROTECT, related_name="loans"
+    )
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="loans"
+    )
+    # Contract terms are copied from the product at disbursement: later product edits never
+    # change a signed contract.
+    principal = MoneyField(_("amount lent"))
+    annual_rate = RateField(_("annual interest rate"))
+    penalty_rate = RateField(_("annual penalty rate"))
+    repayment_method = models.CharField(
+        _("repayment method"), max_length=20, choices=RepaymentMethod.choices
+    )
+    term_months = models.PositiveSmallIntegerField(_("term in months"))
+    grace_days = models.PositiveSmallIntegerField(_("grace days"))
+    disbursed_on = models.DateField(_("disbursed on"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=LoanStatus.choices, default=LoanStatus.ACTIVE
+    )
+    stage = models.CharField(_("stage"), max_length=24, choices=Stage.choices, default=Stage.CURRENT)
+    days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
+    # Last business date whose penalty accrual and ageing ran for this loan.
+    aged_through = models.DateField(_("aged through"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("loan")
+        verbose_name_plural = _("loans")
+        constraints = [
+            _choice_check("loan_status_valid", "status", LoanStatus),
+            _choice_check("loan_stage_valid", "stage", Stage),
+            _choice_check("loan_method_valid", "repayment_method", RepaymentMethod),
+            models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_gt_0"),
+        ]
+        indexes = [models.Index(fields=["stage", "status"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class InstallmentStatus(models.TextChoices):
+    PENDING = "pending", _("Not yet due")
+    DUE = "due", _("Due (in grace period)")
+    OVERDUE = "overdue", _("Overdue")
+    PAID = "paid", _("Paid")
+    SUPERSEDED = "superseded", _("Superseded by a new schedule")
+
+
+class Installment(models.Model):
+    """One dated bill of a loan's schedule, with what was charged, paid and waived of each part."""
+
+    loan = models.ForeignKey(
+        Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="installments"
+    )
+    number = models.PositiveSmallIntegerField(_("number"))
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=InstallmentStatus.choices,
+        default=InstallmentStatus.PENDING,
+    )
+    principal_due = MoneyField(_("principal due"))
+    interest_due = MoneyField(_("interest due"))
+    penalty_due = MoneyField(_("penalty interest charged"))
+    fees_due = MoneyField(_("fees charged"))
+    principal_paid = MoneyField(_("principal paid"))
+    interest_paid = MoneyField(_("interest paid"))
+    penalty_paid = MoneyField(_("penalty paid"))
+    fees_paid = MoneyField(_("fees paid"))
+    principal_waived = MoneyField(_("principal waived"))
+    interest_waived = MoneyField(_("interest waived"))
+    penalty_waived = MoneyField(_("penalty waived"))
+    fees_waived = MoneyField(_("fees waived"))
+    # First business date on which this bill was past its grace days; kept once set, because
+    # "was ever overdue" decides the first-time-overdue extension.
+    overdue_since = models.DateField(_("overdue since"), null=True, blank=True)
+    settled_on = models.DateField(_("settled on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("installment")
+        verbose_name_plural = _("installments")
+        ordering = ["loan_id", "due_date", "number"]
+        constraints = [
+            _choice_check("installment_status_valid", "status", InstallmentStatus),
+            models.UniqueConstraint(
+                fields=["loan", "number"],
+                condition=~Q(status="superseded"),
+                name="installment_number_unique_in_schedule",
+            ),
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{c}_paid__gte": 0, f"{c}_waived__gte": 0, f"{c}_due__gte": 0})
+                    & Q(**{f"{c}_due__gte": F(f"{c}_paid") + F(f"{c}_waived")}),
+                    name=f"installment_{c}_within_due",
+                )
+                for c in COMPONENTS
+            ],
+        ]
+        indexes = [
+            # Ageing touches only open bills whose date has come: never a scan of the book.
+            models.Index(
+                fields=["due_date"], condition=Q(status__in=["pending", "due", "overdue"]),
+                name="installment_open_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} #{self.number} {self.due_date}"
+
+    def outstanding(self, component: str) -> Decimal:
+        return (
+            getattr(self, f"{component}_due")
+            - getattr(self, f"{component}_paid")
+            - getattr(self, f"{component}_waived")
+        )
+
+    @property
+    def total_outstanding(self) -> Decimal:
+        return sum((self.outstanding(c) for c in COMPONENTS), ZERO)
+
+    @property
+    def total_due(self) -> Decimal:
+        return sum((getattr(self, f"{c}_due") for c in COMPONENTS), ZERO)
+
+
+class Channel(models.TextChoices):
+    APP = "app", _("Mobile app")
+    WEB = "web", _("Website")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    AGENT = "agent", _("Collected by an agent")
+    COURT = "court", _("Court enforcement")
+
+
+class PaymentStatus(models.TextChoices):
+    POSTED = "posted", _("Posted")
+    REVERSED = "reversed", _("Reversed")
+
+
+class Payment(models.Model):
+    loan = models.ForeignKey(
+        Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="payments"
+    )
+    # Copied from the loan so that idempotency keys can be unique per borrower in the database.
+    borrower = models.ForeignKey(
+        Borrower, verbose_name=_("borrower"), on_delete=models.PROTECT, related_name="payments"
+    )
+    amount = MoneyField(_("amount"), default=None)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100)
+    request_fingerprint = models.CharField(max_length=64, editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.POSTED
+    )
+    business_date = models.DateField(_("business date"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("posted by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    external_reference = models.CharField(_("external reference"), max_length=100, blank=True)
+    reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
+    reversal_reason = models.CharField(_("reversal reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["borrower", "idempotency_key"], name="payment_idempotency_key_per_borrower"
+            ),
+            _choice_check("payment_channel_valid", "channel", Channel),
+            _choice_check("payment_status_valid", "status", PaymentStatus),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan} ¥{self.amount} {self.get_channel_display()}"
+
+
+class AllocationKind(models.TextChoices):
+    PAID = "paid", _("Paid")
+    WAIVED = "waived", _("Waived on settlement")
+
+
+class Allocation(AppendOnlyModel):
+    """How much of one payment went to each part of one installment; a reversal undoes exactly this."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=AllocationKind.choices)
+    fees = MoneyField(_("fees"))
+    penalty = MoneyField(_("penalty interest"))
+    interest = MoneyField(_("interest"))
+    principal = MoneyField(_("principal"))
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        ordering = ["payment_id", "id"]
+        constraints = [
+            _choice_check("allocation_kind_valid", "kind", AllocationKind),
+            models.CheckConstraint(
+                condition=Q(fees__gte=0, penalty__gte=0, interest__gte=0, principal__gte=0),
+                name="allocation_parts_gte_0",
+            ),
+        ]
+
+    @property
+    def total(self) -> Decimal:
+        return self.fees + self.penalty + self.interest + self.principal
+
+
+class EntryKind(models.TextChoices):
+    DISBURSEMENT = "disbursement", _("Disbursement")
+    ACCRUAL = "accrual", _("Penalty interest accrual")
+    REPAYMENT = "repayment", _("Repayment")
+    WAIVER = "waiver", _("Waiver")
+    RESTRUCTURING = "restructuring", _("Restructuring")
+    WRITE_OFF = "write_off", _("Write-off")
+    REVERSAL = "reversal", _("Reversal")
+
+
+class JournalEntry(AppendOnlyModel):
+    """One money movement on a loan, as signed changes to what the borrower owes.
+
+    A disbursement adds the principal and the contractual interest; accruals add penalty;
+    repayments, waivers and write-offs subtract; a reversal adds back what its payment took.
+    The sum of all entries of a loan equals the outstanding of its installments.
+    """
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="journal")
+    kind = models.CharField(_("kind"), max_length=16, choices=EntryKind.choices)
+    business_date = models.DateField(_("business date"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
+    )
+    principal = MoneyField(_("principal"))
+    interest = MoneyField(_("interest"))
+    penalty = MoneyField(_("penalty interest"))
+    fees = MoneyField(_("fees"))
+    memo = models.CharField(_("memo"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
+        ordering = ["loan_id", "id"]
+        constraints = [
+            _choice_check("journal_kind_valid", "kind", EntryKind),
+            # Penalty accrues at most once per loan and business date, whatever retries happen.
+            models.UniqueConstraint(
+                fields=["loan", "business_date"], condition=Q(kind="accrual"),
+                name="journal_one_accrual_per_loan_and_date",
+            ),
+            models.UniqueConstraint(
+                fields=["payment", "kind"], condition=Q(payment__isnull=False),
+                name="journal_one_entry_per_payment_and_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} {self.kind} {self.business_date}"
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest + self.penalty + self.fees

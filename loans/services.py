@@ -1,0 +1,478 @@
+"""Every change of the loan book: disbursement, ageing, payments, reversals and waivers.
+
+Each function validates, locks the loan (then its installments, by id), writes the rows, the
+journal entry and the audit event in one transaction, and raises a DomainError that a person
+can read when it refuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.audit import audit_record
+from portal.errors import IdempotencyKeyReused, InvalidAmount, NotAllowed
+from portal.models import User
+from portal.money import ZERO, parse_amount, round_money
+
+from .allocation import Allocated, Parts, allocate, open_installments, payoff_quote
+from .models import (
+    COMPONENTS,
+    Allocation,
+    AllocationKind,
+    Borrower,
+    Channel,
+    EntryKind,
+    Installment,
+    InstallmentStatus,
+    JournalEntry,
+    Loan,
+    LoanStatus,
+    Payment,
+    PaymentStatus,
+    Product,
+    Stage,
+)
+from .schedule import plan_schedule
+
+MIN_PRINCIPAL = Decimal("100.00")
+DAYS_PER_YEAR = Decimal(360)
+
+
+# --- Delinquency ------------------------------------------------------------------------------
+
+
+def stage_for(days_past_due: int) -> Stage:
+    thresholds = settings.PORTAL_STAGE_THRESHOLDS
+    for stage in (Stage.WRITE_OFF_CANDIDATE, Stage.NON_PERFORMING, Stage.COLLECTIONS, Stage.REMINDER):
+        if days_past_due >= thresholds[stage.value]:
+            return stage
+    return Stage.CURRENT
+
+
+def _is_past_grace(installment: Installment, grace_days: int, as_of: dt.date) -> bool:
+    return as_of > installment.due_date + dt.timedelta(days=grace_days)
+
+
+def _refresh_installment_status(installment: Installment, grace_days: int, as_of: dt.date) -> None:
+    if installment.status == InstallmentStatus.SUPERSEDED:
+        return
+    if installment.total_outstanding == 0:
+        installment.status = InstallmentStatus.PAID
+        installment.settled_on = installment.settled_on or as_of
+    elif _is_past_grace(installment, grace_days, as_of):
+        installment.status = InstallmentStatus.OVERDUE
+        installment.overdue_since = installment.overdue_since or as_of
+    elif installment.due_date <= as_of:
+        installment.status = InstallmentStatus.DUE
+    else:
+        installment.status = InstallmentStatus.PENDING
+    if installment.total_outstanding > 0:
+        installment.settled_on = None
+
+
+def _refresh_loan(loan: Loan, installments: list[Installment], as_of: dt.date) -> dict[str, Any]:
+    """Recompute statuses, days past due and stage; returns what changed (for the audit)."""
+    before = {"status": loan.status, "stage": loan.stage, "days_past_due": loan.days_past_due}
+    for installment in installments:
+        _refresh_installment_status(installment, loan.grace_days, as_of)
+    unpaid = open_installments(installments)
+    oldest_overdue = next(
+        (i for i in unpaid if _is_past_grace(i, loan.grace_days, as_of)), None
+    )
+    loan.days_past_due = (as_of - oldest_overdue.due_date).days if oldest_overdue else 0
+    if loan.status == LoanStatus.ACTIVE and not unpaid:
+        loan.status = LoanStatus.SETTLED
+    elif loan.status == LoanStatus.SETTLED and unpaid:  # a reversal reopens a settled loan
+        loan.status = LoanStatus.ACTIVE
+    loan.stage = stage_for(loan.days_past_due) if loan.status == LoanStatus.ACTIVE else Stage.CURRENT
+    after = {"status": loan.status, "stage": loan.stage, "days_past_due": loan.days_past_due}
+    return {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+
+
+_INSTALLMENT_FIELDS = [
+    "status", "overdue_since", "settled_on",
+    *[f"{c}_{kind}" for c in COMPONENTS for kind in ("due", "paid", "waived")],
+]
+
+
+def _lock(loan_id: int) -> tuple[Loan, list[Installment]]:
+    """Lock the loan row first, then its installments in id order: one order everywhere."""
+    loan = Loan.objects.select_for_update().get(pk=loan_id)
+    installments = list(
+        Installment.objects.select_for_update().filter(loan_id=loan_id).order_by("id")
+    )
+    return loan, installments
+
+
+def _save(loan: Loan, installments: list[Installment]) -> None:
+    Installment.objects.bulk_update(installments, _INSTALLMENT_FIELDS)
+    loan.save(update_fields=["status", "stage", "days_past_due", "aged_through"])
+
+
+def _audit_stage_change(loan: Loan, changes: dict[str, Any], actor: User | None, why: str) -> None:
+    if "stage" in changes or "status" in changes:
+        audit_record(
+            actor=actor, actor_label="close-of-business", action="loan.stage_change",
+            target=loan, summary=why,
+            before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()},
+        )
+
+
+# --- Borrowers and disbursement ---------------------------------------------------------------
+
+
+def borrower_register(
+    *,
+    mobile: str,
+    real_name: str,
+    national_id: str,
+    password: str | None,
+    segment: str = "individual",
+    preferred_language: str = "zh-hans",
+    actor: User | None = None,
+) -> Borrower:
+    with transaction.atomic():
+        user = User(username=mobile)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        borrower = Borrower(
+            user=user, real_name=real_name, national_id=national_id.upper(), mobile=mobile,
+            segment=segment, preferred_language=preferred_language,
+        )
+        borrower.full_clean(exclude=["user"])  # validators run before anything is written
+        user.full_clean(exclude=["password"])
+        user.save()
+        borrower.user = user
+        borrower.save()
+        audit_record(
+            actor=actor, action="borrower.register", target=borrower,
+            after={"real_name": real_name, "mobile": borrower.masked_mobile,
+                   "national_id": borrower.masked_national_id, "segment": segment},
+        )
+    return borrower
+
+
+def loan_disburse(
+    *,
+    borrower_id: int,
+    product_id: int,
+    principal: Decimal | str,
+    disbursed_on: dt.date,
+    actor: User | None = None,
+    reference: str | None = None,
+) -> Loan:
+    amount = parse_amount(principal)
+    if amount < MIN_PRINCIPAL:
+        raise InvalidAmount(_("The smallest loan is ¥%(min)s.") % {"min": MIN_PRINCIPAL})
+    with transaction.atomic():
+        product = Product.objects.get(pk=product_id)
+        if not product.is_active:
+            raise NotAllowed(_("The product “%(name)s” is no longer offered.") % {"name": product.name})
+        borrower = Borrower.objects.get(pk=borrower_id)
+        plan = plan_schedule(
+            principal=amount, annual_rate=product.annual_rate, months=product.term_months,
+            method=product.repayment_method, start=disbursed_on,
+        )
+        loan = Loan.objects.create(
+            reference=reference or _new_reference(disbursed_on),
+            borrower=borrower, product=product, principal=amount,
+            annual_rate=product.annual_rate, penalty_rate=product.penalty_rate,
+            repayment_method=product.repayment_method, term_months=product.term_months,
+            grace_days=product.grace_days, disbursed_on=disbursed_on,
+        )
+        Installment.objects.bulk_create(
+            Installment(
+                loan=loan, number=p.number, due_date=p.due_date,
+                principal_due=p.principal, interest_due=p.interest,
+            )
+            for p in plan
+        )
+        total_interest = sum((p.interest for p in plan), ZERO)
+        JournalEntry.objects.create(
+            loan=loan, kind=EntryKind.DISBURSEMENT, business_date=disbursed_on,
+            principal=amount, interest=total_interest, memo="schedule of %d installments" % len(plan),
+        )
+        audit_record(
+            actor=actor, action="loan.disburse", target=loan,
+            after={"principal": amount, "product": product.code, "interest": total_interest,
+                   "installments": len(plan)},
+        )
+    return loan
+
+
+def _new_reference(disbursed_on: dt.date) -> str:
+    import secrets
+
+    return f"L{disbursed_on:%y%m%d}{secrets.token_hex(4).upper()}"
+
+
+# --- Ageing: penalty interest and days past due for one business date -------------------------
+
+
+@dataclass(frozen=True)
+class AgeingResult:
+    penalty_accrued: Decimal
+    days_past_due: int
+    stage: str
+    already_aged: bool
+
+
+def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None) -> AgeingResult:
+    """Close one business date for one loan: statuses, penalty accrual, days past due, stage.
+
+    Idempotent per date: penalty accrues at most once per loan and date (a unique constraint
+    backs this up), and the rest is recomputed from the same facts.
+    """
+    with transaction.atomic():
+        loan, installments = _lock(loan_id)
+        if loan.status != LoanStatus.ACTIVE:
+            return AgeingResult(ZERO, loan.days_past_due, loan.stage, already_aged=True)
+        already = JournalEntry.objects.filter(
+            loan_id=loan_id, kind=EntryKind.ACCRUAL, business_date=business_date
+        ).exists() or (loan.aged_through is not None and loan.aged_through >= business_date)
+        penalty = ZERO
+        if not already:
+            daily_rate = loan.penalty_rate / DAYS_PER_YEAR
+            for installment in installments:
+                if (
+                    installment.status != InstallmentStatus.SUPERSEDED
+                    and _is_past_grace(installment, loan.grace_days, business_date)
+                    and installment.outstanding("principal") > 0
+                ):
+                    charge = round_money(installment.outstanding("principal") * daily_rate)
+                    installment.penalty_due += charge
+                    penalty += charge
+            if penalty > 0:
+                JournalEntry.objects.create(
+                    loan=loan, kind=EntryKind.ACCRUAL, business_date=business_date, penalty=penalty,
+                )
+            loan.aged_through = max(loan.aged_through or business_date, business_date)
+        changes = _refresh_loan(loan, installments, business_date)
+        _save(loan, installments)
+        _audit_stage_change(loan, changes, actor, f"business date {business_date}")
+    return AgeingResult(penalty, loan.days_past_due, loan.stage, already_aged=already)
+
+
+def loans_needing_ageing(business_date: dt.date) -> QuerySet[Loan]:
+    """Active loans with a bill whose date has come and is not paid: nothing else can change."""
+    return Loan.objects.filter(
+        status=LoanStatus.ACTIVE,
+        installments__status__in=[InstallmentStatus.PENDING, InstallmentStatus.DUE, InstallmentStatus.OVERDUE],
+        installments__due_date__lte=business_date,
+    ).distinct()
+
+
+# --- Payments --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    payment: Payment
+    replayed: bool  # True when the idempotency key had already posted this payment
+
+
+def _fingerprint(loan_id: int, amount: Decimal, channel: str, external_reference: str) -> str:
+    raw = f"{loan_id}|{amount}|{channel}|{external_reference}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _replay(borrower_id: int, key: str, fingerprint: str) -> Payment | None:
+    existing = Payment.objects.filter(borrower_id=borrower_id, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            _("This request key was already used for a different payment; nothing was posted.")
+        )
+    return existing
+
+
+def _apply(allocations: list[Allocated], kind: str, sign: int) -> Parts:
+    """Add (sign=1) or take back (sign=-1) allocated parts on the installments' paid or waived columns."""
+    column = "paid" if kind == AllocationKind.PAID else "waived"
+    total = Parts()
+    for allocated in allocations:
+        for component in COMPONENTS:
+            amount = getattr(allocated.parts, component)
+            field = f"{component}_{column}"
+            setattr(allocated.installment, field, getattr(allocated.installment, field) + sign * amount)
+        total = total + allocated.parts
+    return total
+
+
+def payment_post(
+    *,
+    loan_id: int,
+    amount: Decimal | str,
+    channel: str,
+    idempotency_key: str,
+    actor: User | None,
+    business_date: dt.date,
+    external_reference: str = "",
+) -> PaymentResult:
+    """Post a repayment: oldest bill first, fees → penalty → interest → principal.
+
+    The same idempotency key with the same request returns the first payment and posts
+    nothing; with a different request it is refused. Paying exactly the payoff quote
+    settles the loan (later periods' interest is waived); paying more is refused.
+    """
+    value = parse_amount(amount)
+    if channel not in Channel.values:
+        raise NotAllowed(_("Unknown payment channel."))
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 100:
+        raise NotAllowed(_("Each payment needs a request key of 1 to 100 characters."))
+    fingerprint = _fingerprint(loan_id, value, channel, external_reference)
+
+    with transaction.atomic():
+        loan, installments = _lock(loan_id)
+        replay = _replay(loan.borrower_id, key, fingerprint)
+        if replay is not None:
+            return PaymentResult(replay, replayed=True)
+        if loan.status != LoanStatus.ACTIVE:
+            raise NotAllowed(_("This loan is %(status)s; it takes no payments.") % {"status": loan.get_status_display()})
+        quote = payoff_quote(installments, business_date)
+        if value > quote.amount:
+            raise InvalidAmount(
+                _("¥%(amount)s is more than the ¥%(payoff)s that settles this loan today.")
+                % {"amount": value, "payoff": quote.amount}
+            )
+        payment = Payment(
+            loan=loan, borrower_id=loan.borrower_id, amount=value, channel=channel,
+            idempotency_key=key, request_fingerprint=fingerprint, business_date=business_date,
+            posted_by=actor, external_reference=external_reference,
+        )
+        try:
+            with transaction.atomic():  # a concurrent twin on another loan may win the key
+                payment.save()
+        except IntegrityError:
+            replay = _replay(loan.borrower_id, key, fingerprint)
+            if replay is None:
+                raise
+            return PaymentResult(replay, replayed=True)
+
+        settling = value == quote.amount
+        waived = _apply(quote.waived, AllocationKind.WAIVED, +1) if settling else Parts()
+        paid_to = allocate(installments, value)
+        paid = _apply(paid_to, AllocationKind.PAID, +1)
+        Allocation.objects.bulk_create(
+            [Allocation(payment=payment, installment=a.installment, kind=AllocationKind.WAIVED, **vars(a.parts))
+             for a in (quote.waived if settling else [])]
+            + [Allocation(payment=payment, installment=a.installment, kind=AllocationKind.PAID, **vars(a.parts))
+               for a in paid_to]
+        )
+        JournalEntry.objects.create(
+            loan=loan, kind=EntryKind.REPAYMENT, business_date=business_date, payment=payment,
+            **{c: -getattr(paid, c) for c in COMPONENTS},
+        )
+        if waived.total > 0:
+            JournalEntry.objects.create(
+                loan=loan, kind=EntryKind.WAIVER, business_date=business_date, payment=payment,
+                memo="interest of later periods, waived on early settlement",
+                **{c: -getattr(waived, c) for c in COMPONENTS},
+            )
+        changes = _refresh_loan(loan, installments, business_date)
+        _save(loan, installments)
+        audit_record(
+            actor=actor, action="payment.post", target=payment,
+            summary=f"¥{value} to {loan.reference} by {channel}",
+            after={"loan": loan.reference, "amount": value, "channel": channel,
+                   "paid": vars(paid), "waived": vars(waived), **{k: v[1] for k, v in changes.items()}},
+        )
+    return PaymentResult(payment, replayed=False)
+
+
+def payment_reverse(
+    *, payment_id: int, reason: str, actor: User | None, business_date: dt.date
+) -> Payment:
+    """Undo a posted payment (e.g. a bank transfer that bounced), restoring every part exactly."""
+    reason = reason.strip()
+    if not reason:
+        raise NotAllowed(_("Give a reason for the reversal."))
+    loan_id = Payment.objects.values_list("loan_id", flat=True).get(pk=payment_id)
+    with transaction.atomic():
+        loan, installments = _lock(loan_id)
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status != PaymentStatus.POSTED:
+            raise NotAllowed(_("This payment was already reversed."))
+        by_id = {i.pk: i for i in installments}
+        restored = Parts()
+        for row in payment.allocations.all():
+            parts = Parts(**{c: getattr(row, c) for c in COMPONENTS})
+            restored = restored + _apply([Allocated(by_id[row.installment_id], parts)], row.kind, -1)
+        payment.status = PaymentStatus.REVERSED
+        payment.reversed_at = timezone.now()
+        payment.reversal_reason = reason[:300]
+        payment.save(update_fields=["status", "reversed_at", "reversal_reason"])
+        JournalEntry.objects.create(
+            loan=loan, kind=EntryKind.REVERSAL, business_date=business_date, payment=payment,
+            memo=reason[:200], **{c: getattr(restored, c) for c in COMPONENTS},
+        )
+        changes = _refresh_loan(loan, installments, business_date)
+        _save(loan, installments)
+        audit_record(
+            actor=actor, action="payment.reverse", target=payment, summary=reason,
+            before={"status": PaymentStatus.POSTED}, after={"status": PaymentStatus.REVERSED,
+            "restored": vars(restored), **{k: v[1] for k, v in changes.items()}},
+        )
+    return payment
+
+
+# --- Waivers -----------------------------------------------------------------------------------
+
+
+def loan_waive(
+    *,
+    loan_id: int,
+    reason: str,
+    actor: User | None,
+    business_date: dt.date,
+    interest: Decimal = ZERO,
+    penalty: Decimal = ZERO,
+    fees: Decimal = ZERO,
+) -> JournalEntry:
+    """Forgive part of the interest, penalty or fees owed, oldest bill first."""
+    wanted = Parts(fees=fees, penalty=penalty, interest=interest)
+    if any(getattr(wanted, c) < 0 or getattr(wanted, c) != getattr(wanted, c).quantize(Decimal("0.01")) for c in ("fees", "penalty", "interest")):
+        raise InvalidAmount(_("Waived amounts must be zero or more, in fen."))
+    if wanted.total == 0:
+        raise InvalidAmount(_("Nothing to waive."))
+    if not reason.strip():
+        raise NotAllowed(_("Give a reason for the waiver."))
+    with transaction.atomic():
+        loan, installments = _lock(loan_id)
+        unpaid = open_installments(installments)
+        waived: list[Allocated] = []
+        for component in ("fees", "penalty", "interest"):
+            remaining = getattr(wanted, component)
+            if remaining > sum((i.outstanding(component) for i in unpaid), ZERO):
+                raise InvalidAmount(_("You cannot waive more %(part)s than is owed.") % {"part": _(component)})
+            for installment in unpaid:
+                take = min(remaining, installment.outstanding(component))
+                if take > 0:
+                    waived.append(Allocated(installment, Parts(**{component: take})))
+                    remaining -= take
+        total = _apply(waived, AllocationKind.WAIVED, +1)
+        entry = JournalEntry.objects.create(
+            loan=loan, kind=EntryKind.WAIVER, business_date=business_date, memo=reason[:200],
+            **{c: -getattr(total, c) for c in COMPONENTS},
+        )
+        changes = _refresh_loan(loan, installments, business_date)
+        _save(loan, installments)
+        audit_record(
+            actor=actor, action="loan.waive", target=loan, summary=reason,
+            after={"waived": vars(total), **{k: v[1] for k, v in changes.items()}},
+        )
+    return entry

@@ -1,0 +1,38 @@
+"""Validators for Chinese personal identifiers."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError as StdnumError
+
+
+def validate_national_id(value: str) -> None:
+    """Resident identity card number: 18 characters, valid birth date and ISO 7064 check digit."""
+    try:
+        ric.validate(value)
+    except StdnumError:
+        raise ValidationError(
+            _("Enter a valid 18-character resident ID number."), code="invalid_national_id"
+        ) from None
+    if len(value) != 18:  # stdnum also accepts the 15-digit cards withdrawn in 2013
+        raise ValidationError(
+            _("Enter a valid 18-character resident ID number."), code="invalid_national_id"
+        )
+
+
+def validate_mainland_mobile(value: str) -> None:
+    """An 11-digit mainland China mobile number, without +86."""
+    ok = value.isdigit() and len(value) == 11
+    if ok:
+        number = phonenumbers.parse(value, "CN")
+        ok = phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        )
+    if not ok:
+        raise ValidationError(
+            _("Enter a valid 11-digit mainland mobile number."), code="invalid_mobile"
+        )

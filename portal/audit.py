@@ -1,0 +1,34 @@
+"""The audit trail: one call per state change, inside the service's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+
+from portal.models import AuditEvent, User
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    target: models.Model,
+    summary: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    actor_label: str = "system",
+) -> AuditEvent:
+    # An audit row outside a transaction could survive a change that rolled back.
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must be called inside the service's transaction")
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_label=actor.get_username() if actor is not None else actor_label,
+        action=action,
+        object_type=target._meta.label_lower,
+        object_id=str(target.pk),
+        summary=summary[:300],
+        before=before,
+        after=after,
+    )

@@ -1,0 +1,199 @@
+"""Settings for the overdue-loan portal: one module, driven by environment variables.
+
+Defaults give a development site on SQLite with django-q2's ORM broker. `DATABASE_URL`
+switches to PostgreSQL and `REDIS_URL` moves django-q2 to Redis. The development secret key
+and DEBUG=True are deliberately rejected by `manage.py check --deploy`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from portal.envconf import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+TESTING = env_bool("PORTAL_TESTING", False)
+DEBUG = env_bool("DJANGO_DEBUG", True)
+# The "django-insecure-" prefix makes `check --deploy` fail (security.W009) until a real key is set.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "django-insecure-development-key-change-me-in-production")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "portal.apps.PortalConfig",
+    "loans.apps.LoansConfig",
+    "debt_collections.apps.CollectionsConfig",
+    "education.apps.EducationConfig",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_q",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+ASGI_APPLICATION = "portal.asgi.application"
+AUTH_USER_MODEL = "portal.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+
+SQLITE_PATH = Path(env_str("PORTAL_SQLITE_PATH", str(BASE_DIR / "var" / "portal.sqlite3")))
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (SQLite is the default)")
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on the busy
+                # timeout instead of failing mid-transaction; WAL lets readers run beside them.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            # Threads in tests need a file, not the shared in-memory database.
+            "TEST": {"NAME": str(BASE_DIR / "var" / "test_portal.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "admin:login"
+
+# --- Internationalisation -------------------------------------------------------------------
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = BASE_DIR / "var" / "private-media"  # never served as static: views check ownership
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # Tests render templates without running collectstatic first, so no manifest there.
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Security (production values come from the environment) ---------------------------------
+
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0, minimum=0)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
+)
+
+# --- REST framework -------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+}
+
+# --- django-q2 ------------------------------------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL", "")
+Q_TASK_TIMEOUT = env_int("PORTAL_Q_TIMEOUT", 600, minimum=1)
+Q_CLUSTER: dict[str, object] = {
+    "name": "portal",
+    "workers": env_int("PORTAL_Q_WORKERS", 2, minimum=1),
+    "timeout": Q_TASK_TIMEOUT,
+    # retry must exceed timeout, or a slow task is handed out again while it still runs.
+    "retry": Q_TASK_TIMEOUT + 120,
+    "max_attempts": env_int("PORTAL_Q_MAX_ATTEMPTS", 5, minimum=1),
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Tasks",
+    "sync": TESTING,
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Business rules (defaults from the collections process; see docs and DESIGN.md) ---------
+
+PORTAL_CURRENCY = "CNY"
+# Penalty rate when a product names none: the contract rate times this factor.
+PORTAL_DEFAULT_PENALTY_FACTOR = Decimal(env_str("PORTAL_DEFAULT_PENALTY_FACTOR", "1.5"))
+# Days past due at which a loan enters each stage (the stage table in DESIGN.md).
+PORTAL_STAGE_THRESHOLDS = {
+    "reminder": env_int("PORTAL_STAGE_REMINDER_DPD", 1, minimum=1),
+    "collections": env_int("PORTAL_STAGE_COLLECTIONS_DPD", 30, minimum=1),
+    "non_performing": env_int("PORTAL_STAGE_NON_PERFORMING_DPD", 90, minimum=1),
+    "write_off_candidate": env_int("PORTAL_STAGE_WRITE_OFF_DPD", 180, minimum=1),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
+}
