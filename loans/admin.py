@@ -29,7 +29,7 @@ class BorrowerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["real_name", "shown_mobile", "shown_national_id", "segment", "preferred_language"]
     list_filter = ["segment", "preferred_language"]
     search_fields = ["real_name", "=mobile", "=national_id"]
-    fields = ["real_name", "shown_mobile", "shown_national_id", "segment", "preferred_language", "created_at"]
+    fields = ("real_name", "shown_mobile", "shown_national_id", "segment", "preferred_language", "created_at")
     readonly_fields = fields
 
     def get_list_display(self, request: HttpRequest) -> Any:
@@ -67,23 +67,23 @@ class ProductAdmin(admin.ModelAdmin):
 
 class InstallmentInline(ReadOnlyInline):
     model = Installment
-    fields = [
+    fields = (
         "number", "due_date", "status", "principal_due", "interest_due", "penalty_due", "fees_due",
         "principal_paid", "interest_paid", "penalty_paid", "fees_paid",
         "interest_waived", "penalty_waived", "overdue_since", "settled_on",
-    ]
+    )
     readonly_fields = fields
 
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = ["received_at", "amount", "channel", "status", "business_date", "external_reference"]
+    fields = ("received_at", "amount", "channel", "status", "business_date", "external_reference")
     readonly_fields = fields
 
 
 class JournalInline(ReadOnlyInline):
     model = JournalEntry
-    fields = ["business_date", "kind", "principal", "interest", "penalty", "fees", "memo", "payment"]
+    fields = ("business_date", "kind", "principal", "interest", "penalty", "fees", "memo", "payment")
     readonly_fields = fields
 
 
@@ -99,7 +99,7 @@ class LoanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class AllocationInline(ReadOnlyInline):
     model = Allocation
-    fields = ["installment", "kind", "fees", "penalty", "interest", "principal"]
+    fields = ("installment", "kind", "fees", "penalty", "interest", "principal")
     readonly_fields = fields
 
 
