@@ -10,17 +10,14 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 
 def validate_national_id(value: str) -> None:
-    """Resident identity card number: 18 characters, valid birth date and ISO 7064 check digit."""
+    """Resident identity card number: 18 characters, known region, real birth date and the
+    ISO 7064 MOD 11-2 check digit (python-stdnum)."""
     try:
         ric.validate(value)
     except StdnumError:
         raise ValidationError(
             _("Enter a valid 18-character resident ID number."), code="invalid_national_id"
         ) from None
-    if len(value) != 18:  # stdnum also accepts the 15-digit cards withdrawn in 2013
-        raise ValidationError(
-            _("Enter a valid 18-character resident ID number."), code="invalid_national_id"
-        )
 
 
 def validate_mainland_mobile(value: str) -> None:

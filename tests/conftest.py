@@ -22,7 +22,7 @@ FIRST_DUE = dt.date(2026, 2, 15)
 
 # Valid 18-character resident ID numbers (check digits computed, birth dates real).
 ALICE_ID = "11010519491231002X"
-BOB_ID = "440524188001010014"
+BOB_ID = "110102198506120035"
 
 
 @pytest.fixture
@@ -77,3 +77,16 @@ def age_through(loan: Loan, first: dt.date, last: dt.date) -> None:
     while day <= last:
         services.loan_age(loan_id=loan.pk, business_date=day)
         day += dt.timedelta(days=1)
+
+
+@pytest.fixture
+def make_staff(db: Any) -> Any:
+    """A staff user in one of the role groups of portal/roles.py."""
+    from django.contrib.auth.models import Group
+
+    def make(username: str, role: str) -> User:
+        user = User.objects.create_user(username, password=f"{username}-pass-2026", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
