@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -163,7 +164,7 @@ REST_FRAMEWORK = {
 
 REDIS_URL = env_str("REDIS_URL", "")
 Q_TASK_TIMEOUT = env_int("PORTAL_Q_TIMEOUT", 600, minimum=1)
-Q_CLUSTER: dict[str, object] = {
+Q_CLUSTER: dict[str, Any] = {
     "name": "portal",
     "workers": env_int("PORTAL_Q_WORKERS", 2, minimum=1),
     "timeout": Q_TASK_TIMEOUT,

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -36,7 +37,7 @@ def run_with(env: dict[str, str], code: str = PROBE, *args: str) -> subprocess.C
     return subprocess.run(argv, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120)
 
 
-def probe(env: dict[str, str]) -> dict[str, object]:
+def probe(env: dict[str, str]) -> dict[str, Any]:
     result = run_with(env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
