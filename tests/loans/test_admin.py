@@ -120,3 +120,13 @@ def test_the_borrower_list_and_payment_list_cost_fixed_queries(client, superviso
     make_loan(bob)
     assert queries_for(client, reverse("admin:loans_borrower_changelist")) == borrowers
     assert queries_for(client, reverse("admin:loans_payment_changelist")) == payments
+
+
+def test_staff_can_switch_the_admin_to_english(client, agent):
+    client.force_login(agent)
+    chinese = client.get("/admin/").text
+    assert 'name="language"' in chinese and "注销" in chinese
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/admin/"})
+    assert response.status_code == 302 and response["Location"] == "/en/admin/"
+    english = client.get(response["Location"]).text
+    assert "Log out" in english and "注销" not in english
