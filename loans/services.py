@@ -105,18 +105,35 @@ _INSTALLMENT_FIELDS = [
 ]
 
 
-def _lock(loan_id: int) -> tuple[Loan, list[Installment]]:
+@dataclass
+class _Locked:
+    """A loan and its bills, locked for one service call; writes back only what changed."""
+
+    loan: Loan
+    installments: list[Installment]
+    original: dict[int, tuple[Any, ...]]
+
+    def save(self) -> None:
+        for installment in self.installments:
+            before = self.original[installment.pk]
+            changed = {
+                name: getattr(installment, name)
+                for name, old in zip(_INSTALLMENT_FIELDS, before, strict=True)
+                if getattr(installment, name) != old
+            }
+            if changed:
+                Installment.objects.filter(pk=installment.pk).update(**changed)
+        self.loan.save(update_fields=["status", "stage", "days_past_due", "aged_through"])
+
+
+def _lock(loan_id: int) -> _Locked:
     """Lock the loan row first, then its installments in id order: one order everywhere."""
     loan = Loan.objects.select_for_update().get(pk=loan_id)
     installments = list(
         Installment.objects.select_for_update().filter(loan_id=loan_id).order_by("id")
     )
-    return loan, installments
-
-
-def _save(loan: Loan, installments: list[Installment]) -> None:
-    Installment.objects.bulk_update(installments, _INSTALLMENT_FIELDS)
-    loan.save(update_fields=["status", "stage", "days_past_due", "aged_through"])
+    original = {i.pk: tuple(getattr(i, name) for name in _INSTALLMENT_FIELDS) for i in installments}
+    return _Locked(loan, installments, original)
 
 
 def _audit_stage_change(loan: Loan, changes: dict[str, Any], actor: User | None, why: str) -> None:
@@ -236,7 +253,8 @@ def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None)
     backs this up), and the rest is recomputed from the same facts.
     """
     with transaction.atomic():
-        loan, installments = _lock(loan_id)
+        locked = _lock(loan_id)
+        loan, installments = locked.loan, locked.installments
         if loan.status != LoanStatus.ACTIVE:
             return AgeingResult(ZERO, loan.days_past_due, loan.stage, already_aged=True)
         already = JournalEntry.objects.filter(
@@ -260,7 +278,7 @@ def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None)
                 )
             loan.aged_through = max(loan.aged_through or business_date, business_date)
         changes = _refresh_loan(loan, installments, business_date)
-        _save(loan, installments)
+        locked.save()
         _audit_stage_change(loan, changes, actor, f"business date {business_date}")
     return AgeingResult(penalty, loan.days_past_due, loan.stage, already_aged=already)
 
@@ -337,7 +355,8 @@ def payment_post(
     fingerprint = _fingerprint(loan_id, value, channel, external_reference)
 
     with transaction.atomic():
-        loan, installments = _lock(loan_id)
+        locked = _lock(loan_id)
+        loan, installments = locked.loan, locked.installments
         replay = _replay(loan.borrower_id, key, fingerprint)
         if replay is not None:
             return PaymentResult(replay, replayed=True)
@@ -384,7 +403,7 @@ def payment_post(
                 **{c: -getattr(waived, c) for c in COMPONENTS},
             )
         changes = _refresh_loan(loan, installments, business_date)
-        _save(loan, installments)
+        locked.save()
         audit_record(
             actor=actor, action="payment.post", target=payment,
             summary=f"¥{value} to {loan.reference} by {channel}",
@@ -403,7 +422,8 @@ def payment_reverse(
         raise NotAllowed(_("Give a reason for the reversal."))
     loan_id = Payment.objects.values_list("loan_id", flat=True).get(pk=payment_id)
     with transaction.atomic():
-        loan, installments = _lock(loan_id)
+        locked = _lock(loan_id)
+        loan, installments = locked.loan, locked.installments
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.status != PaymentStatus.POSTED:
             raise NotAllowed(_("This payment was already reversed."))
@@ -421,7 +441,7 @@ def payment_reverse(
             memo=reason[:200], **{c: getattr(restored, c) for c in COMPONENTS},
         )
         changes = _refresh_loan(loan, installments, business_date)
-        _save(loan, installments)
+        locked.save()
         audit_record(
             actor=actor, action="payment.reverse", target=payment, summary=reason,
             before={"status": PaymentStatus.POSTED}, after={"status": PaymentStatus.REVERSED,
@@ -452,7 +472,8 @@ def loan_waive(
     if not reason.strip():
         raise NotAllowed(_("Give a reason for the waiver."))
     with transaction.atomic():
-        loan, installments = _lock(loan_id)
+        locked = _lock(loan_id)
+        loan, installments = locked.loan, locked.installments
         unpaid = open_installments(installments)
         waived: list[Allocated] = []
         for component in ("fees", "penalty", "interest"):
@@ -470,7 +491,7 @@ def loan_waive(
             **{c: -getattr(total, c) for c in COMPONENTS},
         )
         changes = _refresh_loan(loan, installments, business_date)
-        _save(loan, installments)
+        locked.save()
         audit_record(
             actor=actor, action="loan.waive", target=loan, summary=reason,
             after={"waived": vars(total), **{k: v[1] for k, v in changes.items()}},

@@ -30,6 +30,8 @@ done
 # WeasyPrint needs Pango/HarfBuzz at runtime; Noto CJK so PDFs can render CJK
 # text instead of tofu boxes.
 wanted=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+# msgfmt compiles the committed translation catalogues (locale/*.po) at set-up.
+wanted+=(gettext)
 
 # python3-venv only matters if the interpreter can't build venvs by itself
 # (e.g. a pyenv/uv-managed Python already can, Debian's stock one can't).
