@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
+# Compiled translation catalogues are build output: made from the committed .po files.
+MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 
 .PHONY: run test typecheck lint system-deps bench-seed
 
@@ -17,10 +19,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-run: system-deps $(STAMP)
+%.mo: %.po
+	msgfmt --check-format -o $@ $<
+
+run: system-deps $(STAMP) $(MO)
 	@scripts/run.sh
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) $(MO)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
