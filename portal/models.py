@@ -50,3 +50,63 @@ class AuditEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_type}#{self.object_id}"
+
+
+class SmsStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class SmsMessage(models.Model):
+    """The SMS outbox: every text message to a borrower, rendered in their language.
+
+    Rows are written in the transaction of the change that causes them and sent after commit
+    by a task that claims the row first, so a message is never lost and never sent twice.
+    """
+
+    # Which transitions the sender may make; anything else is a bug.
+    TRANSITIONS: dict[str, set[str]] = {
+        SmsStatus.QUEUED: {SmsStatus.SENDING},
+        SmsStatus.SENDING: {SmsStatus.SENT, SmsStatus.QUEUED, SmsStatus.FAILED},
+    }
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.PROTECT,
+        related_name="sms_messages",
+    )
+    mobile = models.CharField(_("mobile number"), max_length=11)
+    language = models.CharField(_("language"), max_length=10)
+    kind = models.CharField(_("kind"), max_length=40)
+    body = models.TextField(_("text"))
+    # Same cause, same key: the outbox refuses a second row for it (a retried job sends nothing twice).
+    dedupe_key = models.CharField(_("deduplication key"), max_length=120, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=SmsStatus.choices, default=SmsStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    provider_id = models.CharField(_("provider id"), max_length=100, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("text message")
+        verbose_name_plural = _("text messages")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=SmsStatus.values), name="sms_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"]),
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(status="queued"), name="sms_due_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.mobile} ({self.status})"

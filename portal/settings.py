@@ -7,6 +7,7 @@ and DEBUG=True are deliberately rejected by `manage.py check --deploy`.
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            # Threads in tests need a file, not the shared in-memory database.
-            "TEST": {"NAME": str(BASE_DIR / "var" / "test_portal.sqlite3")},
+            # Threads in tests need a file, not the shared in-memory database; one per test
+            # process, so two test runs on one machine never share it.
+            "TEST": {"NAME": str(BASE_DIR / "var" / f"test_portal_{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -193,6 +195,14 @@ PORTAL_STAGE_THRESHOLDS = {
     "non_performing": env_int("PORTAL_STAGE_NON_PERFORMING_DPD", 90, minimum=1),
     "write_off_candidate": env_int("PORTAL_STAGE_WRITE_OFF_DPD", 180, minimum=1),
 }
+
+# Text messages: console in development, the in-memory backend in tests; a provider is one class.
+PORTAL_SMS_BACKEND = env_str(
+    "PORTAL_SMS_BACKEND",
+    "portal.sms_backends.MemorySmsBackend" if TESTING else "portal.sms_backends.ConsoleSmsBackend",
+)
+PORTAL_SMS_FILE = env_str("PORTAL_SMS_FILE", str(BASE_DIR / "var" / "sms.jsonl"))
+PORTAL_SMS_MAX_ATTEMPTS = env_int("PORTAL_SMS_MAX_ATTEMPTS", 5, minimum=1)
 
 LOGGING = {
     "version": 1,
