@@ -7,6 +7,7 @@ and DEBUG=True are deliberately rejected by `manage.py check --deploy`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "django_q",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -52,8 +54,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -72,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.site",
             ],
         },
     },
@@ -114,11 +119,28 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "portal:sign-in"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out sign-ins before checking passwords
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock-out after repeated failed sign-ins for one mobile number (django-axes).
+AXES_FAILURE_LIMIT = env_int("PORTAL_SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("PORTAL_SIGN_IN_LOCKOUT_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# Per-address lock-out would lock out whole mobile carriers: many borrowers share one address
+# behind carrier-grade NAT. Addresses are rate-limited by the API throttles instead.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+AXES_VERBOSE = False
 
 # --- Internationalisation -------------------------------------------------------------------
 
+# The language is the signed-in user's choice (portal.middleware), else the language cookie,
+# else Chinese. URLs carry no language prefix.
 LANGUAGE_CODE = "zh-hans"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
@@ -203,6 +225,14 @@ PORTAL_SMS_BACKEND = env_str(
 )
 PORTAL_SMS_FILE = env_str("PORTAL_SMS_FILE", str(BASE_DIR / "var" / "sms.jsonl"))
 PORTAL_SMS_MAX_ATTEMPTS = env_int("PORTAL_SMS_MAX_ATTEMPTS", 5, minimum=1)
+
+# Days past due at which an overdue loan is reported to the credit bureau and legal review may start.
+PORTAL_CREDIT_REPORT_DPD = env_int("PORTAL_CREDIT_REPORT_DPD", 30, minimum=1)
+PORTAL_LEGAL_REVIEW_DPD = env_int("PORTAL_LEGAL_REVIEW_DPD", 60, minimum=1)
+
+# Shown to borrowers on every page and the contact page.
+PORTAL_HOTLINE = env_str("PORTAL_HOTLINE", "400-800-8888")
+PORTAL_HOTLINE_HOURS = env_str("PORTAL_HOTLINE_HOURS", "09:00–21:00")
 
 LOGGING = {
     "version": 1,

@@ -1,16 +1,23 @@
-from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from portal import views
 
 admin.site.site_header = "逾期贷款管理 · Overdue loan portal"
 admin.site.site_title = "Overdue loan portal"
 
-urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+portal_patterns = [
+    path("", views.home, name="home"),
+    path("sign-in/", views.SignInView.as_view(), name="sign-in"),
+    path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
+    path("password/", views.PasswordChangeView.as_view(), name="password-change"),
+    path("password/changed/", views.PasswordChangedView.as_view(), name="password-changed"),
+    path("language/", views.language_switch, name="language"),
+    path("contact/", views.contact, name="contact"),
 ]
-urlpatterns += i18n_patterns(
+
+urlpatterns = [
+    path("", include((portal_patterns, "portal"))),
+    path("", include("loans.urls")),
     path("admin/", admin.site.urls),
-    prefix_default_language=False,
-)
+]

@@ -1,0 +1,105 @@
+"""Read models for the borrower pages: a fixed number of queries, whatever the data size."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from portal.money import ZERO, round_money
+
+from .allocation import Parts, PayoffQuote, open_installments, payoff_quote
+from .models import COMPONENTS, Borrower, Installment, InstallmentStatus, Loan, LoanStatus, Payment
+
+
+@dataclass(frozen=True)
+class Milestone:
+    on: dt.date
+    what: str  # a key the template turns into a sentence: "credit_report", "collections", "legal"
+
+
+@dataclass
+class LoanSummary:
+    loan: Loan
+    installments: list[Installment]
+    as_of: dt.date
+    next_bill: Installment | None
+    overdue: Parts
+    overdue_bills: list[Installment]
+    due_now: Parts
+    daily_penalty: Decimal
+    payoff: PayoffQuote
+    milestones: list[Milestone] = field(default_factory=list)
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.overdue_bills)
+
+    @property
+    def days_past_due(self) -> int:
+        if not self.overdue_bills:
+            return 0
+        return (self.as_of - self.overdue_bills[0].due_date).days
+
+
+def _parts_of(bills: list[Installment]) -> Parts:
+    total = Parts()
+    for bill in bills:
+        total = total + Parts(**{c: bill.outstanding(c) for c in COMPONENTS})
+    return total
+
+
+def summarise(loan: Loan, installments: list[Installment], as_of: dt.date) -> LoanSummary:
+    """Everything a borrower needs to know about one loan today, from its own rows and dates."""
+    live = [i for i in installments if i.status != InstallmentStatus.SUPERSEDED]
+    unpaid = open_installments(live)
+    grace = dt.timedelta(days=loan.grace_days)
+    overdue_bills = [i for i in unpaid if as_of > i.due_date + grace]
+    due_bills = [i for i in unpaid if i.due_date <= as_of]
+    upcoming = [i for i in unpaid if i.due_date > as_of]
+    overdue = _parts_of(overdue_bills)
+    daily_penalty = round_money(overdue.principal * loan.penalty_rate / 360) if overdue_bills else ZERO
+    milestones: list[Milestone] = []
+    if overdue_bills:
+        first_due = overdue_bills[0].due_date
+        thresholds = settings.PORTAL_STAGE_THRESHOLDS
+        for days, what in (
+            (settings.PORTAL_CREDIT_REPORT_DPD, "credit_report"),
+            (thresholds["collections"], "collections"),
+            (settings.PORTAL_LEGAL_REVIEW_DPD, "legal"),
+        ):
+            on = first_due + dt.timedelta(days=days)
+            if on > as_of:
+                milestones.append(Milestone(on, what))
+    return LoanSummary(
+        loan=loan, installments=live, as_of=as_of,
+        next_bill=(due_bills or upcoming)[0] if (due_bills or upcoming) else None,
+        overdue=overdue, overdue_bills=overdue_bills, due_now=_parts_of(due_bills),
+        daily_penalty=daily_penalty, payoff=payoff_quote(live, as_of), milestones=milestones,
+    )
+
+
+def borrower_loans(*, borrower: Borrower, as_of: dt.date) -> list[LoanSummary]:
+    """The dashboard: two queries (loans with products, and their bills)."""
+    loans = (
+        Loan.objects.filter(borrower=borrower)
+        .select_related("product")
+        .prefetch_related(Prefetch("installments", queryset=Installment.objects.order_by("due_date", "number")))
+        .order_by("status", "-disbursed_on", "-id")
+    )
+    return [summarise(loan, list(loan.installments.all()), as_of) for loan in loans]
+
+
+def borrower_loan(*, borrower: Borrower, reference: str, as_of: dt.date) -> tuple[LoanSummary, list[Payment]]:
+    """One loan of this borrower (Loan.DoesNotExist for anyone else's): three queries."""
+    loan = Loan.objects.select_related("product").get(borrower=borrower, reference=reference)
+    installments = list(loan.installments.order_by("due_date", "number"))
+    payments = list(loan.payments.order_by("-received_at", "-id"))
+    return summarise(loan, installments, as_of), payments
+
+
+def is_active(loan: Loan) -> bool:
+    return loan.status == LoanStatus.ACTIVE
