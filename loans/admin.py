@@ -5,15 +5,33 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline
 from portal.audit import audit_record
+from portal.calendar import business_today
+from portal.errors import DomainError
 
-from .models import Allocation, Borrower, Installment, JournalEntry, Loan, Payment, Product
+from . import services
+from .models import (
+    Allocation,
+    BankStatementImport,
+    BankStatementLine,
+    Borrower,
+    Extension,
+    Installment,
+    JournalEntry,
+    Loan,
+    Payment,
+    PaymentIntent,
+    Product,
+)
 
 
 # Set per request (contextvars are per thread), read by the display methods, which get no request.
@@ -120,3 +138,82 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=loan__reference"]
     list_select_related = ["loan"]
     show_full_result_count = False
+
+
+class StatementUploadForm(forms.Form):
+    statement = forms.FileField(
+        label=_("Bank statement (CSV)"),
+        help_text=_("Columns: transaction_id, value_date (YYYY-MM-DD), amount, payer, reference."),
+    )
+
+
+class StatementLineInline(ReadOnlyInline):
+    model = BankStatementLine
+    fields = ("line_number", "bank_transaction_id", "value_date", "amount", "payer", "reference_text",
+              "status", "payment", "note")
+    readonly_fields = fields
+
+
+@admin.register(BankStatementImport)
+class BankStatementImportAdmin(admin.ModelAdmin):
+    """Upload replaces the add form: the service imports, nothing is typed in by hand."""
+
+    list_display = ["uploaded_at", "file_name", "line_count", "posted_count", "unmatched_count", "uploaded_by"]
+    list_select_related = ["uploaded_by"]
+    inlines = [StatementLineInline]
+    fields = ("file_name", "uploaded_by", "uploaded_at", "sha256", "line_count", "posted_count", "unmatched_count")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("loans.add_bankstatementimport")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = StatementUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["statement"]
+            try:
+                statement = services.bank_statement_import(
+                    file_name=upload.name, content=upload.read(), actor=request.user,  # type: ignore[arg-type]
+                    business_date=business_today(),
+                )
+            except DomainError as refused:
+                form.add_error("statement", str(refused))
+            else:
+                self.message_user(request, _("%(posted)s of %(lines)s lines posted; %(unmatched)s wait for review.")
+                                  % {"posted": statement.posted_count, "lines": statement.line_count,
+                                     "unmatched": statement.unmatched_count})
+                return redirect("admin:loans_bankstatementimport_change", statement.pk)
+        context = {**self.admin_site.each_context(request), "title": _("Import a bank statement"), "form": form,
+                   "opts": self.model._meta}
+        return render(request, "admin/loans/statement_upload.html", context)
+
+
+@admin.register(BankStatementLine)
+class BankStatementLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["bank_transaction_id", "value_date", "amount", "payer", "reference_text", "status", "note"]
+    list_filter = ["status"]
+    search_fields = ["=bank_transaction_id", "reference_text", "payer"]
+    show_full_result_count = False
+
+
+@admin.register(PaymentIntent)
+class PaymentIntentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "reference_code", "loan", "amount", "method", "status"]
+    list_filter = ["status", "method"]
+    search_fields = ["=reference_code", "=loan__reference"]
+    list_select_related = ["loan"]
+    show_full_result_count = False
+
+
+@admin.register(Extension)
+class ExtensionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["business_date", "loan", "borrower", "new_due_date", "penalty_waived"]
+    list_select_related = ["loan", "borrower"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -93,3 +94,32 @@ def payoff_quote(installments: Sequence[Installment], as_of: dt.date) -> PayoffQ
             if forgiven.total > 0:
                 waived.append(Allocated(installment, forgiven))
     return PayoffQuote(as_of=as_of, amount=owed.total, waived=waived, owed=owed)
+
+
+@dataclass
+class PaymentPlan:
+    """What a payment of `amount` would do today; the same plan previews and posts."""
+
+    amount: Decimal
+    settles: bool
+    waived: list[Allocated]
+    paid: list[Allocated]
+
+
+def plan_payment(installments: Sequence[Installment], amount: Decimal, as_of: dt.date) -> PaymentPlan:
+    """Paying exactly the payoff settles the loan (later interest waived); less is allocated
+    oldest bill first; more raises ValueError. Works on copies: nothing is changed."""
+    quote = payoff_quote(installments, as_of)
+    if amount > quote.amount:
+        raise ValueError("amount exceeds the payoff quote")
+    settles = amount == quote.amount
+    waived = quote.waived if settles else []
+    scratch = {i.pk: copy.copy(i) for i in installments}
+    for allocated in waived:
+        bill = scratch[allocated.installment.pk]
+        for component in COMPONENTS:
+            field_name = f"{component}_waived"
+            setattr(bill, field_name, getattr(bill, field_name) + getattr(allocated.parts, component))
+    originals = {i.pk: i for i in installments}
+    paid = [Allocated(originals[a.installment.pk], a.parts) for a in allocate(list(scratch.values()), amount)]
+    return PaymentPlan(amount=amount, settles=settles, waived=waived, paid=paid)

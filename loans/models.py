@@ -6,6 +6,7 @@ constraints and small derived values.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -410,3 +411,163 @@ class JournalEntry(AppendOnlyModel):
     @property
     def total(self) -> Decimal:
         return self.principal + self.interest + self.penalty + self.fees
+
+
+class RepayOption(models.TextChoices):
+    OVERDUE = "overdue", _("Everything due now")
+    NEXT_BILL = "next_bill", _("Due now plus the next bill")
+    PAYOFF = "payoff", _("Settle the whole loan")
+    CUSTOM = "custom", _("Another amount")
+
+
+class RepayMethod(models.TextChoices):
+    ONLINE = "online", _("Pay online")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+
+
+class IntentStatus(models.TextChoices):
+    CREATED = "created", _("Waiting for your confirmation")
+    PROCESSING = "processing", _("Being processed by the payment provider")
+    AWAITING_TRANSFER = "awaiting_transfer", _("Waiting for your bank transfer")
+    SUCCEEDED = "succeeded", _("Paid")
+    FAILED = "failed", _("Not paid")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class PaymentIntent(models.Model):
+    """A borrower's decision to pay an amount by a method, before the money arrives.
+
+    The intent's id is the payment's idempotency key: however often the confirmation is
+    clicked, reloaded or retried, one payment posts.
+    """
+
+    TRANSITIONS: dict[str, set[str]] = {
+        IntentStatus.CREATED: {IntentStatus.PROCESSING, IntentStatus.AWAITING_TRANSFER, IntentStatus.CANCELLED},
+        IntentStatus.PROCESSING: {IntentStatus.SUCCEEDED, IntentStatus.FAILED},
+        IntentStatus.AWAITING_TRANSFER: {IntentStatus.SUCCEEDED, IntentStatus.CANCELLED},
+    }
+
+    public_id = models.UUIDField(_("public id"), unique=True, default=uuid.uuid4, editable=False)
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="intents")
+    borrower = models.ForeignKey(Borrower, verbose_name=_("borrower"), on_delete=models.PROTECT, related_name="+")
+    amount = MoneyField(_("amount"), default=None)
+    option = models.CharField(_("what to pay"), max_length=12, choices=RepayOption.choices)
+    method = models.CharField(_("method"), max_length=16, choices=RepayMethod.choices)
+    status = models.CharField(_("status"), max_length=20, choices=IntentStatus.choices, default=IntentStatus.CREATED)
+    # Quoted on bank transfers so the statement line finds its intent; unique, never reused.
+    reference_code = models.CharField(_("transfer reference"), max_length=12, unique=True)
+    provider = models.CharField(_("provider"), max_length=30, blank=True)
+    provider_reference = models.CharField(_("provider reference"), max_length=100, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=300, blank=True)
+    payment = models.OneToOneField(
+        Payment, verbose_name=_("payment"), null=True, blank=True, on_delete=models.PROTECT, related_name="intent"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("payment intent")
+        verbose_name_plural = _("payment intents")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            _choice_check("intent_status_valid", "status", IntentStatus),
+            _choice_check("intent_option_valid", "option", RepayOption),
+            _choice_check("intent_method_valid", "method", RepayMethod),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="intent_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference_code} ¥{self.amount} {self.status}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"intent-{self.public_id}"
+
+
+class Extension(models.Model):
+    """The one-time interest-free extension (免息延期): at most one per borrower, ever."""
+
+    borrower = models.OneToOneField(
+        Borrower, verbose_name=_("borrower"), on_delete=models.PROTECT, related_name="extension"
+    )
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="extensions")
+    business_date = models.DateField(_("granted on"))
+    days = models.PositiveSmallIntegerField(_("days"))
+    new_due_date = models.DateField(_("new due date"))
+    # The deferred bills with their dates before the extension: [{"installment": id, "due_date": "..."}].
+    deferred = models.JSONField(_("deferred bills"))
+    penalty_waived = MoneyField(_("penalty waived"))
+    interest_not_charged = MoneyField(_("interest not charged for the deferral"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("interest-free extension")
+        verbose_name_plural = _("interest-free extensions")
+
+    def __str__(self) -> str:
+        return f"{self.loan} → {self.new_due_date}"
+
+
+class StatementLineStatus(models.TextChoices):
+    POSTED = "posted", _("Posted to a loan")
+    UNMATCHED = "unmatched", _("No matching transfer reference")
+    NEEDS_REVIEW = "needs_review", _("Matched, but the payment was refused")
+    DUPLICATE = "duplicate", _("Already imported")
+
+
+class BankStatementImport(models.Model):
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    file_name = models.CharField(_("file name"), max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    line_count = models.PositiveIntegerField(_("lines"), default=0)
+    posted_count = models.PositiveIntegerField(_("posted"), default=0)
+    unmatched_count = models.PositiveIntegerField(_("unmatched"), default=0)
+
+    class Meta:
+        verbose_name = _("bank statement import")
+        verbose_name_plural = _("bank statement imports")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+
+class BankStatementLine(models.Model):
+    """Every line of every imported statement is kept, matched or not: nothing is lost."""
+
+    statement = models.ForeignKey(
+        BankStatementImport, verbose_name=_("statement"), on_delete=models.PROTECT, related_name="lines"
+    )
+    line_number = models.PositiveIntegerField(_("line"))
+    bank_transaction_id = models.CharField(_("bank transaction id"), max_length=64)
+    value_date = models.DateField(_("value date"))
+    amount = MoneyField(_("amount"), default=None)
+    payer = models.CharField(_("payer"), max_length=120, blank=True)
+    reference_text = models.CharField(_("reference text"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=14, choices=StatementLineStatus.choices)
+    intent = models.ForeignKey(
+        PaymentIntent, verbose_name=_("payment intent"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payment = models.ForeignKey(
+        Payment, verbose_name=_("payment"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("bank statement line")
+        verbose_name_plural = _("bank statement lines")
+        ordering = ["statement_id", "line_number"]
+        constraints = [
+            _choice_check("statement_line_status_valid", "status", StatementLineStatus),
+            # The bank's id is unique once imported; repeats are kept as duplicates, never posted twice.
+            models.UniqueConstraint(
+                fields=["bank_transaction_id"], condition=~Q(status="duplicate"),
+                name="statement_line_bank_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_transaction_id} ¥{self.amount} {self.status}"

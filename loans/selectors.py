@@ -12,7 +12,16 @@ from django.db.models import Prefetch
 from portal.money import ZERO, round_money
 
 from .allocation import Parts, PayoffQuote, open_installments, payoff_quote
-from .models import COMPONENTS, Borrower, Installment, InstallmentStatus, Loan, LoanStatus, Payment
+from .models import (
+    COMPONENTS,
+    Borrower,
+    Installment,
+    InstallmentStatus,
+    Loan,
+    LoanStatus,
+    Payment,
+    RepayOption,
+)
 
 
 @dataclass(frozen=True)
@@ -103,3 +112,19 @@ def borrower_loan(*, borrower: Borrower, reference: str, as_of: dt.date) -> tupl
 
 def is_active(loan: Loan) -> bool:
     return loan.status == LoanStatus.ACTIVE
+
+
+def repay_amounts_for(summary: LoanSummary) -> dict[str, Decimal]:
+    """The fixed choices of the repay page; 0 means the choice does not apply today."""
+    upcoming = next((i for i in open_installments(summary.installments) if i.due_date > summary.as_of), None)
+    due_now = summary.due_now.total
+    return {
+        RepayOption.OVERDUE: due_now,
+        RepayOption.NEXT_BILL: due_now + (upcoming.total_outstanding if upcoming else ZERO),
+        RepayOption.PAYOFF: summary.payoff.amount,
+    }
+
+
+def repay_amounts(*, loan: Loan, as_of: dt.date) -> dict[str, Decimal]:
+    installments = list(loan.installments.order_by("due_date", "number"))
+    return repay_amounts_for(summarise(loan, installments, as_of))

@@ -10,7 +10,7 @@ from portal.calendar import business_today
 from portal.models import SmsMessage
 
 from . import selectors
-from .models import Loan
+from .models import Extension, Loan
 
 
 @borrower_required
@@ -22,6 +22,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "summaries": summaries,
         "active": [s for s in summaries if selectors.is_active(s.loan)],
         "closed": [s for s in summaries if not selectors.is_active(s.loan)],
+        "has_extension": Extension.objects.filter(borrower=borrower).exists(),
     })
 
 

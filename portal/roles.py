@@ -15,9 +15,14 @@ _READ_LOAN_BOOK = [
     "loans.view_payment", "loans.view_journalentry", "loans.view_allocation",
 ]
 
+_PAYMENTS_DESK = [
+    "loans.view_paymentintent", "loans.view_extension", "loans.view_bankstatementimport",
+    "loans.add_bankstatementimport", "loans.view_bankstatementline",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    AGENT: [*_READ_LOAN_BOOK],
-    SUPERVISOR: [*_READ_LOAN_BOOK, "loans.reveal_identity", "portal.view_auditevent"],
+    AGENT: [*_READ_LOAN_BOOK, "loans.view_paymentintent", "loans.view_extension"],
+    SUPERVISOR: [*_READ_LOAN_BOOK, *_PAYMENTS_DESK, "loans.reveal_identity", "portal.view_auditevent"],
     LEGAL_OFFICER: [*_READ_LOAN_BOOK, "loans.reveal_identity"],
     EDITOR: [],
     AUDITOR: [*_READ_LOAN_BOOK, "portal.view_auditevent"],

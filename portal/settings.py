@@ -230,6 +230,15 @@ PORTAL_SMS_MAX_ATTEMPTS = env_int("PORTAL_SMS_MAX_ATTEMPTS", 5, minimum=1)
 PORTAL_CREDIT_REPORT_DPD = env_int("PORTAL_CREDIT_REPORT_DPD", 30, minimum=1)
 PORTAL_LEGAL_REVIEW_DPD = env_int("PORTAL_LEGAL_REVIEW_DPD", 60, minimum=1)
 
+# Online payments: the sandbox provider stands in for a real one (one class with checkout_url).
+PORTAL_PAYMENT_PROVIDER = env_str("PORTAL_PAYMENT_PROVIDER", "loans.providers.SandboxProvider")
+# Where borrowers send bank transfers; they quote the payment's reference code.
+PORTAL_BANK_ACCOUNT = {
+    "name": env_str("PORTAL_BANK_ACCOUNT_NAME", "示例消费金融有限公司"),
+    "bank": env_str("PORTAL_BANK_NAME", "中国工商银行北京分行"),
+    "number": env_str("PORTAL_BANK_ACCOUNT_NUMBER", "0200 0000 0000 0000 000"),
+}
+
 # Shown to borrowers on every page and the contact page.
 PORTAL_HOTLINE = env_str("PORTAL_HOTLINE", "400-800-8888")
 PORTAL_HOTLINE_HOURS = env_str("PORTAL_HOTLINE_HOURS", "09:00–21:00")
@@ -239,4 +248,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
+    # axes logs every sign-in at INFO; failures and lock-outs are WARNING.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

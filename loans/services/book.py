@@ -24,8 +24,8 @@ from portal.errors import IdempotencyKeyReused, InvalidAmount, NotAllowed
 from portal.models import User
 from portal.money import ZERO, parse_amount, round_money
 
-from .allocation import Allocated, Parts, allocate, open_installments, payoff_quote
-from .models import (
+from ..allocation import Allocated, Parts, open_installments, payoff_quote, plan_payment
+from ..models import (
     COMPONENTS,
     Allocation,
     AllocationKind,
@@ -42,7 +42,7 @@ from .models import (
     Product,
     Stage,
 )
-from .schedule import plan_schedule
+from ..schedule import plan_schedule
 
 MIN_PRINCIPAL = Decimal("100.00")
 DAYS_PER_YEAR = Decimal(360)
@@ -80,7 +80,7 @@ def _refresh_installment_status(installment: Installment, grace_days: int, as_of
         installment.settled_on = None
 
 
-def _refresh_loan(loan: Loan, installments: list[Installment], as_of: dt.date) -> dict[str, Any]:
+def refresh_loan(loan: Loan, installments: list[Installment], as_of: dt.date) -> dict[str, Any]:
     """Recompute statuses, days past due and stage; returns what changed (for the audit)."""
     before = {"status": loan.status, "stage": loan.stage, "days_past_due": loan.days_past_due}
     for installment in installments:
@@ -100,13 +100,13 @@ def _refresh_loan(loan: Loan, installments: list[Installment], as_of: dt.date) -
 
 
 _INSTALLMENT_FIELDS = [
-    "status", "overdue_since", "settled_on",
+    "due_date", "status", "overdue_since", "settled_on",
     *[f"{c}_{kind}" for c in COMPONENTS for kind in ("due", "paid", "waived")],
 ]
 
 
 @dataclass
-class _Locked:
+class LockedLoan:
     """A loan and its bills, locked for one service call; writes back only what changed."""
 
     loan: Loan
@@ -126,14 +126,14 @@ class _Locked:
         self.loan.save(update_fields=["status", "stage", "days_past_due", "aged_through"])
 
 
-def _lock(loan_id: int) -> _Locked:
+def lock_loan(loan_id: int) -> LockedLoan:
     """Lock the loan row first, then its installments in id order: one order everywhere."""
     loan = Loan.objects.select_for_update().get(pk=loan_id)
     installments = list(
         Installment.objects.select_for_update().filter(loan_id=loan_id).order_by("id")
     )
     original = {i.pk: tuple(getattr(i, name) for name in _INSTALLMENT_FIELDS) for i in installments}
-    return _Locked(loan, installments, original)
+    return LockedLoan(loan, installments, original)
 
 
 def _audit_stage_change(loan: Loan, changes: dict[str, Any], actor: User | None, why: str) -> None:
@@ -253,7 +253,7 @@ def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None)
     backs this up), and the rest is recomputed from the same facts.
     """
     with transaction.atomic():
-        locked = _lock(loan_id)
+        locked = lock_loan(loan_id)
         loan, installments = locked.loan, locked.installments
         if loan.status != LoanStatus.ACTIVE:
             return AgeingResult(ZERO, loan.days_past_due, loan.stage, already_aged=True)
@@ -277,7 +277,7 @@ def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None)
                     loan=loan, kind=EntryKind.ACCRUAL, business_date=business_date, penalty=penalty,
                 )
             loan.aged_through = max(loan.aged_through or business_date, business_date)
-        changes = _refresh_loan(loan, installments, business_date)
+        changes = refresh_loan(loan, installments, business_date)
         locked.save()
         _audit_stage_change(loan, changes, actor, f"business date {business_date}")
     return AgeingResult(penalty, loan.days_past_due, loan.stage, already_aged=already)
@@ -317,7 +317,7 @@ def _replay(borrower_id: int, key: str, fingerprint: str) -> Payment | None:
     return existing
 
 
-def _apply(allocations: list[Allocated], kind: str, sign: int) -> Parts:
+def apply_allocations(allocations: list[Allocated], kind: str, sign: int) -> Parts:
     """Add (sign=1) or take back (sign=-1) allocated parts on the installments' paid or waived columns."""
     column = "paid" if kind == AllocationKind.PAID else "waived"
     total = Parts()
@@ -355,19 +355,20 @@ def payment_post(
     fingerprint = _fingerprint(loan_id, value, channel, external_reference)
 
     with transaction.atomic():
-        locked = _lock(loan_id)
+        locked = lock_loan(loan_id)
         loan, installments = locked.loan, locked.installments
         replay = _replay(loan.borrower_id, key, fingerprint)
         if replay is not None:
             return PaymentResult(replay, replayed=True)
         if loan.status != LoanStatus.ACTIVE:
             raise NotAllowed(_("This loan is %(status)s; it takes no payments.") % {"status": loan.get_status_display()})
-        quote = payoff_quote(installments, business_date)
-        if value > quote.amount:
+        try:
+            plan = plan_payment(installments, value, business_date)
+        except ValueError:
             raise InvalidAmount(
                 _("¥%(amount)s is more than the ¥%(payoff)s that settles this loan today.")
-                % {"amount": value, "payoff": quote.amount}
-            )
+                % {"amount": value, "payoff": payoff_quote(installments, business_date).amount}
+            ) from None
         payment = Payment(
             loan=loan, borrower_id=loan.borrower_id, amount=value, channel=channel,
             idempotency_key=key, request_fingerprint=fingerprint, business_date=business_date,
@@ -382,15 +383,13 @@ def payment_post(
                 raise
             return PaymentResult(replay, replayed=True)
 
-        settling = value == quote.amount
-        waived = _apply(quote.waived, AllocationKind.WAIVED, +1) if settling else Parts()
-        paid_to = allocate(installments, value)
-        paid = _apply(paid_to, AllocationKind.PAID, +1)
+        waived = apply_allocations(plan.waived, AllocationKind.WAIVED, +1)
+        paid = apply_allocations(plan.paid, AllocationKind.PAID, +1)
         Allocation.objects.bulk_create(
             [Allocation(payment=payment, installment=a.installment, kind=AllocationKind.WAIVED, **vars(a.parts))
-             for a in (quote.waived if settling else [])]
+             for a in plan.waived]
             + [Allocation(payment=payment, installment=a.installment, kind=AllocationKind.PAID, **vars(a.parts))
-               for a in paid_to]
+               for a in plan.paid]
         )
         JournalEntry.objects.create(
             loan=loan, kind=EntryKind.REPAYMENT, business_date=business_date, payment=payment,
@@ -402,7 +401,7 @@ def payment_post(
                 memo="interest of later periods, waived on early settlement",
                 **{c: -getattr(waived, c) for c in COMPONENTS},
             )
-        changes = _refresh_loan(loan, installments, business_date)
+        changes = refresh_loan(loan, installments, business_date)
         locked.save()
         audit_record(
             actor=actor, action="payment.post", target=payment,
@@ -422,7 +421,7 @@ def payment_reverse(
         raise NotAllowed(_("Give a reason for the reversal."))
     loan_id = Payment.objects.values_list("loan_id", flat=True).get(pk=payment_id)
     with transaction.atomic():
-        locked = _lock(loan_id)
+        locked = lock_loan(loan_id)
         loan, installments = locked.loan, locked.installments
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.status != PaymentStatus.POSTED:
@@ -431,7 +430,7 @@ def payment_reverse(
         restored = Parts()
         for row in payment.allocations.all():
             parts = Parts(**{c: getattr(row, c) for c in COMPONENTS})
-            restored = restored + _apply([Allocated(by_id[row.installment_id], parts)], row.kind, -1)
+            restored = restored + apply_allocations([Allocated(by_id[row.installment_id], parts)], row.kind, -1)
         payment.status = PaymentStatus.REVERSED
         payment.reversed_at = timezone.now()
         payment.reversal_reason = reason[:300]
@@ -440,7 +439,7 @@ def payment_reverse(
             loan=loan, kind=EntryKind.REVERSAL, business_date=business_date, payment=payment,
             memo=reason[:200], **{c: getattr(restored, c) for c in COMPONENTS},
         )
-        changes = _refresh_loan(loan, installments, business_date)
+        changes = refresh_loan(loan, installments, business_date)
         locked.save()
         audit_record(
             actor=actor, action="payment.reverse", target=payment, summary=reason,
@@ -472,7 +471,7 @@ def loan_waive(
     if not reason.strip():
         raise NotAllowed(_("Give a reason for the waiver."))
     with transaction.atomic():
-        locked = _lock(loan_id)
+        locked = lock_loan(loan_id)
         loan, installments = locked.loan, locked.installments
         unpaid = open_installments(installments)
         waived: list[Allocated] = []
@@ -485,12 +484,12 @@ def loan_waive(
                 if take > 0:
                     waived.append(Allocated(installment, Parts(**{component: take})))
                     remaining -= take
-        total = _apply(waived, AllocationKind.WAIVED, +1)
+        total = apply_allocations(waived, AllocationKind.WAIVED, +1)
         entry = JournalEntry.objects.create(
             loan=loan, kind=EntryKind.WAIVER, business_date=business_date, memo=reason[:200],
             **{c: -getattr(total, c) for c in COMPONENTS},
         )
-        changes = _refresh_loan(loan, installments, business_date)
+        changes = refresh_loan(loan, installments, business_date)
         locked.save()
         audit_record(
             actor=actor, action="loan.waive", target=loan, summary=reason,
