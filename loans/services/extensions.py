@@ -23,6 +23,7 @@ from ..models import (
     EntryKind,
     Extension,
     Installment,
+    InstallmentStatus,
     JournalEntry,
     Loan,
     LoanStatus,
@@ -62,8 +63,14 @@ def extension_quote(*, borrower: Borrower, loan: Loan, installments: list[Instal
     summary = summarise(loan, installments, as_of)
     if not summary.overdue_bills:
         return ExtensionQuote(False, _("Nothing on this loan is overdue. The extension is for bills past their due date and grace days."))
+    # An earlier episode is a bill that was overdue and no longer is (paid late, deferred...).
+    # Bills overdue right now, on this or another loan, are this first episode.
     current = {bill.pk for bill in summary.overdue_bills}
-    earlier = Installment.objects.filter(loan__borrower=borrower, overdue_since__isnull=False).exclude(pk__in=current)
+    earlier = (
+        Installment.objects.filter(loan__borrower=borrower, overdue_since__isnull=False)
+        .exclude(status=InstallmentStatus.OVERDUE)
+        .exclude(pk__in=current)
+    )
     if earlier.exists():
         return ExtensionQuote(False, _("The extension is for borrowers overdue for the first time, and your record shows an earlier overdue bill. Please ask for hardship help instead."))
     days = loan.product.extension_days
