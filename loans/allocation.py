@@ -52,41 +52,51 @@ def open_installments(installments: Sequence[Installment]) -> list[Installment]:
     return sorted(live, key=lambda i: (i.due_date, i.number))
 
 
-def allocate(installments: Sequence[Installment], amount: Decimal) -> list[Allocated]:
+def current_period(installments: Sequence[Installment], as_of: dt.date) -> Installment | None:
+    """The bill of the period running on `as_of`: the first one due after it, paid or not."""
+    live = sorted(
+        (i for i in installments if i.status != InstallmentStatus.SUPERSEDED),
+        key=lambda i: (i.due_date, i.number),
+    )
+    return next((i for i in live if i.due_date > as_of), None)
+
+
+def allocate(installments: Sequence[Installment], amount: Decimal, as_of: dt.date) -> list[Allocated]:
     """Oldest bill first; inside a bill fees, then penalty, then interest, then principal.
 
-    Returns what each bill receives; raises ValueError when the amount exceeds what is owed.
+    Bills of periods not started yet take principal only: their interest is not earned, and
+    settling would waive it, so money paid ahead must never land there.
+    Raises ValueError when the amount exceeds what can be paid today.
     """
+    current = current_period(installments, as_of)
     remaining = amount
     result: list[Allocated] = []
     for installment in open_installments(installments):
         if remaining == 0:
             break
+        started = installment.due_date <= as_of or installment is current
         parts = Parts()
-        for component in COMPONENTS:
+        for component in COMPONENTS if started else ("principal",):
             take = min(remaining, installment.outstanding(component))
             setattr(parts, component, take)
             remaining -= take
         if parts.total > 0:
             result.append(Allocated(installment, parts))
     if remaining > 0:
-        raise ValueError("amount exceeds everything owed")
+        raise ValueError("amount exceeds what can be paid today")
     return result
 
 
 def payoff_quote(installments: Sequence[Installment], as_of: dt.date) -> PayoffQuote:
-    """What settles the loan on `as_of`: everything due so far, the current period's interest,
-    and the remaining principal. Interest, penalty and fees of later periods are waived."""
-    open_ = open_installments(installments)
-    current_period_seen = False
+    """What settles the loan on `as_of`: everything due so far, the interest of the period
+    running on `as_of` (see `current_period`), and the remaining principal. Interest, penalty
+    and fees of periods not yet started are waived."""
+    current = current_period(installments, as_of)
     waived: list[Allocated] = []
     owed = Parts()
-    for installment in open_:
+    for installment in open_installments(installments):
         outstanding = Parts(**{c: installment.outstanding(c) for c in COMPONENTS})
-        if installment.due_date <= as_of:
-            owed = owed + outstanding
-        elif not current_period_seen:
-            current_period_seen = True
+        if installment.due_date <= as_of or installment is current:
             owed = owed + outstanding
         else:
             owed = owed + Parts(principal=outstanding.principal)
@@ -94,7 +104,6 @@ def payoff_quote(installments: Sequence[Installment], as_of: dt.date) -> PayoffQ
             if forgiven.total > 0:
                 waived.append(Allocated(installment, forgiven))
     return PayoffQuote(as_of=as_of, amount=owed.total, waived=waived, owed=owed)
-
 
 @dataclass
 class PaymentPlan:
@@ -121,5 +130,5 @@ def plan_payment(installments: Sequence[Installment], amount: Decimal, as_of: dt
             field_name = f"{component}_waived"
             setattr(bill, field_name, getattr(bill, field_name) + getattr(allocated.parts, component))
     originals = {i.pk: i for i in installments}
-    paid = [Allocated(originals[a.installment.pk], a.parts) for a in allocate(list(scratch.values()), amount)]
+    paid = [Allocated(originals[a.installment.pk], a.parts) for a in allocate(list(scratch.values()), amount, as_of)]
     return PaymentPlan(amount=amount, settles=settles, waived=waived, paid=paid)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 from portal.append_only import AppendOnlyModel
@@ -236,7 +237,9 @@ class Installment(models.Model):
             *[
                 models.CheckConstraint(
                     condition=Q(**{f"{c}_paid__gte": 0, f"{c}_waived__gte": 0, f"{c}_due__gte": 0})
-                    & Q(**{f"{c}_due__gte": F(f"{c}_paid") + F(f"{c}_waived")}),
+                    # Rounded to the fen: SQLite adds these as doubles (166.18 + 0.02 is
+                    # 166.20000000000002 there); PostgreSQL's numeric is exact either way.
+                    & Q(**{f"{c}_due__gte": Round(F(f"{c}_paid") + F(f"{c}_waived"), 2)}),
                     name=f"installment_{c}_within_due",
                 )
                 for c in COMPONENTS

@@ -48,9 +48,16 @@ def _cumulative_rounding(exact_parts: list[Decimal]) -> list[Decimal]:
     return rounded
 
 
-def _equal_installment(principal: Decimal, monthly_rate: Decimal, months: int) -> list[tuple[Decimal, Decimal]]:
+def _monthly_interest(balance: Decimal, annual_rate: Decimal) -> Decimal:
+    # Multiply before dividing: 100.20 × 0.1 / 12 is exactly 0.835, while 100.20 × (0.1 / 12)
+    # is 0.83499… and would round down.
+    return balance * annual_rate / 12
+
+
+def _equal_installment(principal: Decimal, annual_rate: Decimal, months: int) -> list[tuple[Decimal, Decimal]]:
     with localcontext() as ctx:
         ctx.prec = 40
+        monthly_rate = annual_rate / 12
         if monthly_rate == 0:
             exact_principal = [principal / months] * months
             exact_interest = [Decimal(0)] * months
@@ -60,7 +67,7 @@ def _equal_installment(principal: Decimal, monthly_rate: Decimal, months: int) -
             exact_principal, exact_interest = [], []
             balance = principal
             for _ in range(months):
-                interest = balance * monthly_rate
+                interest = _monthly_interest(balance, annual_rate)
                 exact_interest.append(interest)
                 exact_principal.append(payment - interest)
                 balance -= payment - interest
@@ -69,14 +76,14 @@ def _equal_installment(principal: Decimal, monthly_rate: Decimal, months: int) -
     return list(zip(principals, interests, strict=True))
 
 
-def _equal_principal(principal: Decimal, monthly_rate: Decimal, months: int) -> list[tuple[Decimal, Decimal]]:
+def _equal_principal(principal: Decimal, annual_rate: Decimal, months: int) -> list[tuple[Decimal, Decimal]]:
     with localcontext() as ctx:
         ctx.prec = 40
         principals = _cumulative_rounding([principal / months] * months)
         parts = []
         balance = principal
         for part in principals:
-            parts.append((part, round_money(balance * monthly_rate)))
+            parts.append((part, round_money(_monthly_interest(balance, annual_rate))))
             balance -= part
     return parts
 
@@ -91,11 +98,10 @@ def plan_schedule(
 ) -> list[PlannedInstallment]:
     if principal <= 0 or months < 1:
         raise ValueError("principal must be positive and the term at least one month")
-    monthly_rate = Decimal(annual_rate) / 12
     if method == RepaymentMethod.EQUAL_INSTALLMENT:
-        parts = _equal_installment(principal, monthly_rate, months)
+        parts = _equal_installment(principal, Decimal(annual_rate), months)
     elif method == RepaymentMethod.EQUAL_PRINCIPAL:
-        parts = _equal_principal(principal, monthly_rate, months)
+        parts = _equal_principal(principal, Decimal(annual_rate), months)
     else:
         raise ValueError(f"unknown repayment method {method!r}")
     return [

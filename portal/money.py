@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -13,6 +14,7 @@ from portal.errors import InvalidAmount
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("999999999999.99")  # what DecimalField(max_digits=14, decimal_places=2) holds
+_THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 
 
 def round_money(value: Decimal) -> Decimal:
@@ -27,18 +29,21 @@ def parse_amount(raw: Any) -> Decimal:
     """
     if isinstance(raw, float):
         raise InvalidAmount(_("Amounts must be given as text or Decimal, not as a float."))
+    text = str(raw).strip()
+    if "," in text and not _THOUSANDS.fullmatch(text):  # "1,00" is a typo, not one hundred
+        raise InvalidAmount(_("“%(raw)s” is not an amount of money.") % {"raw": raw})
     try:
-        value = Decimal(str(raw).strip().replace(",", ""))
+        value = Decimal(text.replace(",", ""))
     except (InvalidOperation, ValueError):
         raise InvalidAmount(_("“%(raw)s” is not an amount of money.") % {"raw": raw}) from None
     if not value.is_finite():
         raise InvalidAmount(_("“%(raw)s” is not an amount of money.") % {"raw": raw})
     if value <= 0:
         raise InvalidAmount(_("The amount must be greater than zero."))
+    if value > MAX_AMOUNT:  # before quantize, which overflows on values like 1e30
+        raise InvalidAmount(_("The amount is too large."))
     if value != value.quantize(CENT):
         raise InvalidAmount(_("The amount can have at most two decimal places (fen)."))
-    if value > MAX_AMOUNT:
-        raise InvalidAmount(_("The amount is too large."))
     return value.quantize(CENT)
 
 

@@ -255,7 +255,8 @@ def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None)
     with transaction.atomic():
         locked = lock_loan(loan_id)
         loan, installments = locked.loan, locked.installments
-        if loan.status != LoanStatus.ACTIVE:
+        if loan.status != LoanStatus.ACTIVE or (loan.aged_through and business_date < loan.aged_through):
+            # Closed, or a later date already ran: an old date replayed must not move it back.
             return AgeingResult(ZERO, loan.days_past_due, loan.stage, already_aged=True)
         already = JournalEntry.objects.filter(
             loan_id=loan_id, kind=EntryKind.ACCRUAL, business_date=business_date
