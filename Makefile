@@ -7,11 +7,15 @@ PYTHON ?= python3
 # Compiled translation catalogues are build output: made from the committed .po files.
 MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 
-.PHONY: run test typecheck lint system-deps bench-seed
+.PHONY: run test typecheck lint system-deps system-deps-with-browser
 
 # Debian packages (Pango, CJK fonts): installs what is missing when root, else prints the apt-get line.
 system-deps:
 	@scripts/system-deps.sh
+
+# Browser tests drive Debian's chromium (no browser download works on a closed network).
+system-deps-with-browser:
+	@scripts/system-deps.sh --with-browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +29,7 @@ $(STAMP): pyproject.toml
 run: system-deps $(STAMP) $(MO)
 	@scripts/run.sh
 
-test: system-deps $(STAMP) $(MO)
+test: system-deps-with-browser $(STAMP) $(MO)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
