@@ -169,3 +169,40 @@ def test_a_bank_transfer_shows_the_account_and_a_reference_code(signed_in, overd
     page = signed_in.get(reverse("loans:intent", args=[intent.public_id])).text
     assert intent.reference_code in page and "0200 0000 0000 0000 000" in page
     assert Payment.objects.count() == 0
+
+
+def count_queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_money_pages_cost_fixed_queries_however_long_the_history(signed_in, alice, make_loan, django_capture_on_commit_callbacks):
+    from loans import services
+
+    def pages_of(loan):
+        choose(signed_in, loan, option="custom", custom_amount="10.00")
+        intent = PaymentIntent.objects.filter(loan=loan).latest("id")
+        with django_capture_on_commit_callbacks(execute=True):
+            services.payment_intent_confirm(intent_id=intent.pk, actor=None)
+            services.payment_intent_succeed(intent_id=intent.pk, business_date=TODAY)
+        intent.refresh_from_db()
+        return [
+            reverse("loans:repay", args=[loan.reference]),
+            reverse("loans:extension", args=[loan.reference]),
+            reverse("loans:intent", args=[intent.public_id]),
+            reverse("loans:receipt", args=[intent.payment_id]),
+        ]
+
+    small = make_loan(alice)
+    age_through(small, FIRST_DUE, TODAY)
+    baseline = [count_queries(signed_in, url) for url in pages_of(small)]
+    big = make_loan(alice, principal="90000.00")
+    age_through(big, FIRST_DUE, TODAY)
+    for n in range(15):  # a long payment history spread over many bills
+        services.payment_post(loan_id=big.pk, amount="300.00", channel="web", idempotency_key=f"h{n}",
+                              actor=None, business_date=TODAY)
+    assert [count_queries(signed_in, url) for url in pages_of(big)] == baseline
