@@ -15,6 +15,7 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("999999999999.99")  # what DecimalField(max_digits=14, decimal_places=2) holds
 _THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+_PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def round_money(value: Decimal) -> Decimal:
@@ -32,8 +33,12 @@ def parse_amount(raw: Any) -> Decimal:
     text = str(raw).strip()
     if "," in text and not _THOUSANDS.fullmatch(text):  # "1,00" is a typo, not one hundred
         raise InvalidAmount(_("“%(raw)s” is not an amount of money.") % {"raw": raw})
+    text = text.replace(",", "")
+    # Plain ASCII digits only: Decimal() would also read "1e3", "1_000" and full-width digits.
+    if not _PLAIN.fullmatch(text):
+        raise InvalidAmount(_("“%(raw)s” is not an amount of money.") % {"raw": raw})
     try:
-        value = Decimal(text.replace(",", ""))
+        value = Decimal(text)
     except (InvalidOperation, ValueError):
         raise InvalidAmount(_("“%(raw)s” is not an amount of money.") % {"raw": raw}) from None
     if not value.is_finite():
