@@ -302,7 +302,8 @@ class PaymentResult:
     replayed: bool  # True when the idempotency key had already posted this payment
 
 
-def _fingerprint(loan_id: int, amount: Decimal, channel: str, external_reference: str) -> str:
+def payment_fingerprint(loan_id: int, amount: Decimal, channel: str, external_reference: str) -> str:
+    """What makes two requests with one idempotency key "the same request"."""
     raw = f"{loan_id}|{amount}|{channel}|{external_reference}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -353,7 +354,7 @@ def payment_post(
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
         raise NotAllowed(_("Each payment needs a request key of 1 to 100 characters."))
-    fingerprint = _fingerprint(loan_id, value, channel, external_reference)
+    fingerprint = payment_fingerprint(loan_id, value, channel, external_reference)
 
     with transaction.atomic():
         locked = lock_loan(loan_id)
