@@ -80,8 +80,8 @@ class Borrower(models.Model):
 
 
 class RepaymentMethod(models.TextChoices):
-    EQUAL_INSTALLMENT = "equal_installment", _("Equal installment (等额本息)")
-    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal (等额本金)")
+    EQUAL_INSTALLMENT = "equal_installment", _("Equal installment")
+    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal")
 
 
 class Product(models.Model):
@@ -264,6 +264,10 @@ class Installment(models.Model):
         )
 
     @property
+    def penalty_outstanding(self) -> Decimal:
+        return self.outstanding("penalty")
+
+    @property
     def total_outstanding(self) -> Decimal:
         return sum((self.outstanding(c) for c in COMPONENTS), ZERO)
 
@@ -432,7 +436,7 @@ class IntentStatus(models.TextChoices):
     CREATED = "created", _("Waiting for your confirmation")
     PROCESSING = "processing", _("Being processed by the payment provider")
     AWAITING_TRANSFER = "awaiting_transfer", _("Waiting for your bank transfer")
-    SUCCEEDED = "succeeded", _("Paid")
+    SUCCEEDED = "succeeded", _("Payment received")
     FAILED = "failed", _("Not paid")
     CANCELLED = "cancelled", _("Cancelled")
 

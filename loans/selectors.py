@@ -44,6 +44,11 @@ class LoanSummary:
     milestones: list[Milestone] = field(default_factory=list)
 
     @property
+    def installments_by_number(self) -> list[Installment]:
+        """The schedule as the contract numbers it (an extension can move a bill's date)."""
+        return sorted(self.installments, key=lambda i: i.number)
+
+    @property
     def is_overdue(self) -> bool:
         return bool(self.overdue_bills)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from django.utils import translation
+from django.utils.translation import gettext
+
 from portal.calendar import business_today
 
+from .models import PaymentIntent
 from .services import payment_intent_fail, payment_intent_succeed
 
 
@@ -14,5 +18,8 @@ def settle_sandbox_payment(intent_id: int, outcome: str) -> str:
             intent_id=intent_id, business_date=business_today(), provider_reference=f"sandbox-{intent_id}"
         )
     else:
-        intent = payment_intent_fail(intent_id=intent_id, reason="declined by the sandbox bank")
+        language = PaymentIntent.objects.values_list("borrower__preferred_language", flat=True).get(pk=intent_id)
+        with translation.override(language):  # the reason is shown to the borrower as stored
+            reason = gettext("The bank declined the payment.")
+        intent = payment_intent_fail(intent_id=intent_id, reason=reason)
     return intent.status

@@ -120,11 +120,12 @@ def extension(request: HttpRequest, reference: str) -> HttpResponse:
                             installments=list(loan.installments.order_by("due_date", "number")), as_of=today)
     if request.method == "POST":
         try:
-            services.extension_grant(borrower_id=loan.borrower_id, loan_id=loan.pk, business_date=today,
-                                     actor=request.user)  # type: ignore[arg-type]
+            granted = services.extension_grant(borrower_id=loan.borrower_id, loan_id=loan.pk, business_date=today,
+                                               actor=request.user)  # type: ignore[arg-type]
         except DomainError as refused:
             messages.error(request, str(refused))
             return redirect("loans:extension", reference=loan.reference)
-        messages.success(request, _("Your interest-free extension is granted."))
+        messages.success(request, _("Your interest-free extension is granted. Please pay the moved bills by %(date)s.")
+                         % {"date": granted.new_due_date.isoformat()})
         return redirect("loans:loan", reference=loan.reference)
     return render(request, "loans/extension.html", {"loan": loan, "quote": quote})

@@ -50,6 +50,10 @@ class ExtensionQuote:
     penalty_waived: Decimal = ZERO
     interest_not_charged: Decimal = ZERO
 
+    @property
+    def amount_due_by_new_date(self) -> Decimal:
+        return sum((bill.total_outstanding for bill in self.bills), ZERO) - self.penalty_waived
+
 
 def extension_quote(*, borrower: Borrower, loan: Loan, installments: list[Installment], as_of: dt.date) -> ExtensionQuote:
     """Eligible when: the loan is active and has a bill past its grace days; the borrower never
