@@ -20,12 +20,18 @@ _PAYMENTS_DESK = [
     "loans.add_bankstatementimport", "loans.view_bankstatementline",
 ]
 
+_READ_HARDSHIP = [
+    "collections.view_hardshiprequest", "collections.view_hardshipoffer", "collections.view_hardshipevidence",
+]
+_DECIDE_HARDSHIP = [*_READ_HARDSHIP, "collections.change_hardshiprequest"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    AGENT: [*_READ_LOAN_BOOK, "loans.view_paymentintent", "loans.view_extension"],
-    SUPERVISOR: [*_READ_LOAN_BOOK, *_PAYMENTS_DESK, "loans.reveal_identity", "portal.view_auditevent"],
+    AGENT: [*_READ_LOAN_BOOK, *_READ_HARDSHIP, "loans.view_paymentintent", "loans.view_extension"],
+    SUPERVISOR: [*_READ_LOAN_BOOK, *_PAYMENTS_DESK, *_DECIDE_HARDSHIP, "loans.reveal_identity",
+                 "portal.view_auditevent"],
     LEGAL_OFFICER: [*_READ_LOAN_BOOK, "loans.reveal_identity"],
     EDITOR: [],
-    AUDITOR: [*_READ_LOAN_BOOK, "portal.view_auditevent"],
+    AUDITOR: [*_READ_LOAN_BOOK, *_READ_HARDSHIP, "portal.view_auditevent"],
 }
 
 

@@ -19,5 +19,6 @@ portal_patterns = [
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("", include("loans.urls")),
+    path("", include("debt_collections.urls")),
     path("admin/", admin.site.urls),
 ]
