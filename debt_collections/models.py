@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from loans.models import Borrower, Loan
+from portal.constraints import choices_constraint
 from portal.money import MoneyField
 
 from .evidence import PrivateMediaStorage, evidence_upload_to
@@ -24,11 +25,6 @@ from .evidence import PrivateMediaStorage, evidence_upload_to
 DESCRIPTION_MAX_LENGTH = 2000
 TERMS_MAX_LENGTH = 1000
 
-
-def _choice_check(
-    name: str, field: str, choices: type[models.TextChoices]
-) -> models.CheckConstraint:
-    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
 class HardshipReason(models.TextChoices):
@@ -129,8 +125,8 @@ class HardshipRequest(models.Model):
         verbose_name_plural = _("hardship requests")
         ordering = ["-created_at", "-id"]
         constraints = [
-            _choice_check("hardship_status_valid", "status", HardshipStatus),
-            _choice_check("hardship_reason_valid", "reason", HardshipReason),
+            choices_constraint("hardship_status_valid", "status", HardshipStatus),
+            choices_constraint("hardship_reason_valid", "reason", HardshipReason),
             # One open request per borrower and loan; "no loan" counts as one loan (0).
             models.UniqueConstraint(
                 F("borrower"),
@@ -232,8 +228,8 @@ class HardshipOffer(models.Model):
         verbose_name_plural = _("hardship offers")
         ordering = ["request_id", "-created_at", "-id"]
         constraints = [
-            _choice_check("hardship_offer_status_valid", "status", OfferStatus),
-            _choice_check("hardship_offer_kind_valid", "kind", HelpKind),
+            choices_constraint("hardship_offer_status_valid", "status", OfferStatus),
+            choices_constraint("hardship_offer_kind_valid", "kind", HelpKind),
             # At most one offer waiting for an answer per request, whatever races happen.
             models.UniqueConstraint(
                 fields=["request"], condition=Q(status="offered"), name="hardship_one_open_offer"

@@ -16,6 +16,7 @@ from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 from portal.append_only import AppendOnlyModel
+from portal.constraints import choices_constraint
 from portal.masking import mask_mobile, mask_national_id
 from portal.money import ZERO, MoneyField, RateField
 
@@ -23,9 +24,6 @@ from .validators import validate_mainland_mobile, validate_national_id
 
 COMPONENTS = ("fees", "penalty", "interest", "principal")  # allocation order (Civil Code art. 561)
 
-
-def _choice_check(name: str, field: str, choices: type[models.TextChoices]) -> models.CheckConstraint:
-    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
 class Language(models.TextChoices):
@@ -63,8 +61,8 @@ class Borrower(models.Model):
         verbose_name_plural = _("borrowers")
         permissions = [("reveal_identity", _("Can see full national ID and mobile number"))]
         constraints = [
-            _choice_check("borrower_segment_valid", "segment", Segment),
-            _choice_check("borrower_language_valid", "preferred_language", Language),
+            choices_constraint("borrower_segment_valid", "segment", Segment),
+            choices_constraint("borrower_language_valid", "preferred_language", Language),
         ]
 
     def __str__(self) -> str:
@@ -106,7 +104,7 @@ class Product(models.Model):
         verbose_name = _("loan product")
         verbose_name_plural = _("loan products")
         constraints = [
-            _choice_check("product_method_valid", "repayment_method", RepaymentMethod),
+            choices_constraint("product_method_valid", "repayment_method", RepaymentMethod),
             models.CheckConstraint(
                 condition=Q(annual_rate__gte=0, annual_rate__lt=1), name="product_rate_range"
             ),
@@ -175,9 +173,9 @@ class Loan(models.Model):
         verbose_name = _("loan")
         verbose_name_plural = _("loans")
         constraints = [
-            _choice_check("loan_status_valid", "status", LoanStatus),
-            _choice_check("loan_stage_valid", "stage", Stage),
-            _choice_check("loan_method_valid", "repayment_method", RepaymentMethod),
+            choices_constraint("loan_status_valid", "status", LoanStatus),
+            choices_constraint("loan_stage_valid", "stage", Stage),
+            choices_constraint("loan_method_valid", "repayment_method", RepaymentMethod),
             models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_gt_0"),
         ]
         indexes = [models.Index(fields=["stage", "status"])]
@@ -228,7 +226,7 @@ class Installment(models.Model):
         verbose_name_plural = _("installments")
         ordering = ["loan_id", "due_date", "number"]
         constraints = [
-            _choice_check("installment_status_valid", "status", InstallmentStatus),
+            choices_constraint("installment_status_valid", "status", InstallmentStatus),
             models.UniqueConstraint(
                 fields=["loan", "number"],
                 condition=~Q(status="superseded"),
@@ -322,8 +320,8 @@ class Payment(models.Model):
             models.UniqueConstraint(
                 fields=["borrower", "idempotency_key"], name="payment_idempotency_key_per_borrower"
             ),
-            _choice_check("payment_channel_valid", "channel", Channel),
-            _choice_check("payment_status_valid", "status", PaymentStatus),
+            choices_constraint("payment_channel_valid", "channel", Channel),
+            choices_constraint("payment_status_valid", "status", PaymentStatus),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_gt_0"),
         ]
 
@@ -352,7 +350,7 @@ class Allocation(AppendOnlyModel):
         verbose_name_plural = _("allocations")
         ordering = ["payment_id", "id"]
         constraints = [
-            _choice_check("allocation_kind_valid", "kind", AllocationKind),
+            choices_constraint("allocation_kind_valid", "kind", AllocationKind),
             models.CheckConstraint(
                 condition=Q(fees__gte=0, penalty__gte=0, interest__gte=0, principal__gte=0),
                 name="allocation_parts_gte_0",
@@ -400,7 +398,7 @@ class JournalEntry(AppendOnlyModel):
         verbose_name_plural = _("journal entries")
         ordering = ["loan_id", "id"]
         constraints = [
-            _choice_check("journal_kind_valid", "kind", EntryKind),
+            choices_constraint("journal_kind_valid", "kind", EntryKind),
             # Penalty accrues at most once per loan and business date, whatever retries happen.
             models.UniqueConstraint(
                 fields=["loan", "business_date"], condition=Q(kind="accrual"),
@@ -477,9 +475,9 @@ class PaymentIntent(models.Model):
         verbose_name_plural = _("payment intents")
         ordering = ["-created_at", "-id"]
         constraints = [
-            _choice_check("intent_status_valid", "status", IntentStatus),
-            _choice_check("intent_option_valid", "option", RepayOption),
-            _choice_check("intent_method_valid", "method", RepayMethod),
+            choices_constraint("intent_status_valid", "status", IntentStatus),
+            choices_constraint("intent_option_valid", "option", RepayOption),
+            choices_constraint("intent_method_valid", "method", RepayMethod),
             models.CheckConstraint(condition=Q(amount__gt=0), name="intent_amount_gt_0"),
         ]
 
@@ -568,7 +566,7 @@ class BankStatementLine(models.Model):
         verbose_name_plural = _("bank statement lines")
         ordering = ["statement_id", "line_number"]
         constraints = [
-            _choice_check("statement_line_status_valid", "status", StatementLineStatus),
+            choices_constraint("statement_line_status_valid", "status", StatementLineStatus),
             # The bank's id is unique once imported; repeats are kept as duplicates, never posted twice.
             models.UniqueConstraint(
                 fields=["bank_transaction_id"], condition=~Q(status="duplicate"),

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.append_only import AppendOnlyModel
+from portal.constraints import choices_constraint
 
 
 class User(AbstractUser):
@@ -97,9 +98,7 @@ class SmsMessage(models.Model):
         verbose_name_plural = _("text messages")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=SmsStatus.values), name="sms_status_valid"
-            ),
+            choices_constraint("sms_status_valid", "status", SmsStatus),
         ]
         indexes = [
             models.Index(fields=["recipient", "-created_at"]),
