@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from loans.models import Borrower, Loan, LoanStatus
 from portal.errors import DomainError
 from portal.money import parse_amount
+from portal.plain_text import MARKUP_REFUSED, contains_markup
 
 from .evidence import ACCEPT_ATTRIBUTE, evidence_check_all, evidence_max_bytes, evidence_max_files
 from .models import DESCRIPTION_MAX_LENGTH, TERMS_MAX_LENGTH, HardshipReason, HelpKind
@@ -90,6 +91,12 @@ class HardshipRequestForm(forms.Form):
             "PDF, JPEG or PNG: up to %(count)s files, at most %(size)s MB each. For example a "
             "doctor's note, a termination letter or photos of damage."
         ) % {"count": evidence_max_files(), "size": evidence_max_bytes() // (1024 * 1024)}
+
+    def clean_description(self) -> str:
+        text: str = self.cleaned_data["description"]
+        if contains_markup(text):
+            raise forms.ValidationError(MARKUP_REFUSED % {"field": _("description")})
+        return text
 
     def clean_evidence(self) -> list[Any]:
         uploads = self.cleaned_data.get("evidence") or []

@@ -9,6 +9,7 @@ raise `portal.errors.NotAllowed` / `DomainError` with a message for the person w
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from portal.audit import audit_record
 from portal.errors import DomainError, InvalidAmount, NotAllowed
 from portal.models import User
 from portal.money import parse_amount
+from portal.plain_text import MARKUP_REFUSED, contains_markup
 from portal.sms import sms_queue
 
 from .evidence import CheckedEvidence, evidence_max_files
@@ -137,6 +139,8 @@ def _clean_text(value: str, *, field: str, max_length: int, required: bool = Tru
         raise DomainError(
             _("The %(field)s contains characters that are not allowed.") % {"field": field}
         )
+    if contains_markup(text):
+        raise DomainError(MARKUP_REFUSED % {"field": field})
     return text
 
 

@@ -177,9 +177,15 @@ def test_files_written_for_a_request_that_rolls_back_are_removed(
     assert not any(p.is_file() for p in private_media.rglob("*"))
 
 
-def test_script_in_the_description_is_stored_exactly_as_typed(alice, submit):
-    text = '<script>alert("x")</script> & 我'
+def test_plain_text_is_stored_exactly_as_typed(alice, submit):
+    text = '收入 < 3000 & "我"'
     assert submit(alice, description=text).description == text
+
+
+def test_script_in_the_description_is_refused_and_nothing_is_written(alice, submit):
+    with pytest.raises(DomainError):
+        submit(alice, description='<script>alert("x")</script>')
+    assert HardshipRequest.objects.count() == 0
 
 
 # --- withdraw ----------------------------------------------------------------------------
