@@ -109,3 +109,25 @@ class SmsMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.mobile} ({self.status})"
+
+
+class CalendarOverride(models.Model):
+    """A staff correction of the official calendar: a holiday or a swapped working day that the
+    `chinesecalendar` package does not know yet (years not announced when it was released)."""
+
+    day = models.DateField(_("date"), unique=True)
+    is_working_day = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=200, help_text=_("e.g. the State Council notice"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("calendar override")
+        verbose_name_plural = _("calendar overrides")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {'working' if self.is_working_day else 'holiday'}"

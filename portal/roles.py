@@ -25,9 +25,14 @@ _READ_HARDSHIP = [
 ]
 _DECIDE_HARDSHIP = [*_READ_HARDSHIP, "collections.change_hardshiprequest"]
 
+_CALENDAR = [
+    "portal.view_calendaroverride", "portal.add_calendaroverride", "portal.change_calendaroverride",
+    "portal.delete_calendaroverride",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     AGENT: [*_READ_LOAN_BOOK, *_READ_HARDSHIP, "loans.view_paymentintent", "loans.view_extension"],
-    SUPERVISOR: [*_READ_LOAN_BOOK, *_PAYMENTS_DESK, *_DECIDE_HARDSHIP, "loans.reveal_identity",
+    SUPERVISOR: [*_READ_LOAN_BOOK, *_PAYMENTS_DESK, *_DECIDE_HARDSHIP, *_CALENDAR, "loans.reveal_identity",
                  "portal.view_auditevent"],
     LEGAL_OFFICER: [*_READ_LOAN_BOOK, "loans.reveal_identity"],
     EDITOR: [],
