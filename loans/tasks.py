@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -9,6 +10,7 @@ from portal.calendar import business_today
 
 from .models import PaymentIntent
 from .services import payment_intent_fail, payment_intent_succeed
+from .services.reminders import reminders_queue_first
 
 
 def settle_sandbox_payment(intent_id: int, outcome: str) -> str:
@@ -23,3 +25,8 @@ def settle_sandbox_payment(intent_id: int, outcome: str) -> str:
             reason = gettext("The bank declined the payment.")
         intent = payment_intent_fail(intent_id=intent_id, reason=reason)
     return intent.status
+
+
+def queue_first_reminders() -> int:
+    """Daily (schedule "first-reminders"): the first SMS after each bill's due date."""
+    return reminders_queue_first(business_date=business_today(), hotline=settings.PORTAL_HOTLINE)
