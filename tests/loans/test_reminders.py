@@ -54,7 +54,15 @@ def test_the_chinese_reminder_reads_in_chinese(alice, make_loan):
     assert "已于 2026-06-05 到期" in SmsMessage.objects.get().body
 
 
-def test_the_daily_schedule_exists_once():
-    schedules = Schedule.objects.filter(name="first-reminders")
-    assert schedules.count() == 1
-    assert schedules.get().func == "loans.tasks.queue_first_reminders"
+def test_the_daily_schedule_is_created_once_however_often_migrations_run():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("loans.migrations.0006_first_reminder_schedule")
+    Schedule.objects.filter(name="first-reminders").delete()  # transactional tests may have flushed it
+    migration.create_schedule(apps, None)
+    migration.create_schedule(apps, None)
+    schedule = Schedule.objects.get(name="first-reminders")
+    assert schedule.func == "loans.tasks.queue_first_reminders" and schedule.schedule_type == "D"
+    assert schedule.next_run.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%H:%M") == "09:30"
