@@ -144,47 +144,34 @@ def hardship_withdraw(request: HttpRequest, public_id: Any) -> HttpResponse:
     return redirect("collections:hardship-detail", public_id=hardship.public_id)
 
 
-@borrower_required
-@require_POST
-def hardship_offer_accept(request: HttpRequest, public_id: Any, offer_id: int) -> HttpResponse:
+def _answer_offer(request: HttpRequest, public_id: Any, offer_id: int, *, accept: bool) -> HttpResponse:
     offer = _own_offer(request, public_id, offer_id)
+    answer = services.hardship_offer_accept if accept else services.hardship_offer_decline
     try:
-        services.hardship_offer_accept(
-            offer_id=offer.pk,
-            borrower_id=own_borrower(request).pk,
-            actor=signed_in_user(request),
-        )
+        answer(offer_id=offer.pk, borrower_id=own_borrower(request).pk, actor=signed_in_user(request))
     except DomainError as refused:
         messages.error(request, str(refused))
     else:
-        messages.success(
-            request,
-            _(
+        if accept:
+            messages.success(request, _(
                 "You accepted the offer. We will confirm the new arrangement "
                 "and the changes to your bills."
-            ),
-        )
+            ))
+        else:
+            messages.info(request, _("You declined the offer. Call us if you would like to talk about other help."))
     return redirect("collections:hardship-detail", public_id=public_id)
+
+
+@borrower_required
+@require_POST
+def hardship_offer_accept(request: HttpRequest, public_id: Any, offer_id: int) -> HttpResponse:
+    return _answer_offer(request, public_id, offer_id, accept=True)
 
 
 @borrower_required
 @require_POST
 def hardship_offer_decline(request: HttpRequest, public_id: Any, offer_id: int) -> HttpResponse:
-    offer = _own_offer(request, public_id, offer_id)
-    try:
-        services.hardship_offer_decline(
-            offer_id=offer.pk,
-            borrower_id=own_borrower(request).pk,
-            actor=signed_in_user(request),
-        )
-    except DomainError as refused:
-        messages.error(request, str(refused))
-    else:
-        messages.info(
-            request,
-            _("You declined the offer. Call us if you would like to talk about other help."),
-        )
-    return redirect("collections:hardship-detail", public_id=public_id)
+    return _answer_offer(request, public_id, offer_id, accept=False)
 
 
 def _stream(evidence: HardshipEvidence) -> FileResponse:

@@ -51,6 +51,18 @@ def _transition(intent: PaymentIntent, to: str) -> None:
     intent.status = to
 
 
+def _move(intent: PaymentIntent, to: str, *, actor: User | None, action: str, **changes: object) -> PaymentIntent:
+    """Move a locked intent to `to`, set `changes`, save and audit: every transition goes here."""
+    before = intent.status
+    _transition(intent, to)
+    for name, value in changes.items():
+        setattr(intent, name, value)
+    intent.save(update_fields=["status", *changes, "updated_at"])
+    audit_record(actor=actor, action=action, target=intent,
+                 before={"status": before}, after={"status": intent.status, **changes})
+    return intent
+
+
 def payment_intent_create(
     *,
     borrower_id: int,
@@ -103,14 +115,9 @@ def payment_intent_confirm(*, intent_id: int, actor: User | None) -> PaymentInte
         if intent.status != IntentStatus.CREATED:
             return intent
         if intent.method == RepayMethod.ONLINE:
-            _transition(intent, IntentStatus.PROCESSING)
-            intent.provider = get_provider().name
-        else:
-            _transition(intent, IntentStatus.AWAITING_TRANSFER)
-        intent.save(update_fields=["status", "provider", "updated_at"])
-        audit_record(actor=actor, action="payment_intent.confirm", target=intent,
-                     before={"status": IntentStatus.CREATED}, after={"status": intent.status})
-    return intent
+            return _move(intent, IntentStatus.PROCESSING, actor=actor, action="payment_intent.confirm",
+                         provider=get_provider().name)
+        return _move(intent, IntentStatus.AWAITING_TRANSFER, actor=actor, action="payment_intent.confirm")
 
 
 def payment_intent_succeed(
@@ -130,7 +137,6 @@ def payment_intent_succeed(
         intent = PaymentIntent.objects.select_for_update().get(pk=intent_id)
         if intent.status == IntentStatus.SUCCEEDED:
             return intent
-        before = intent.status
         received = intent.amount if amount is None else amount
         channel = Channel.BANK_TRANSFER if intent.method == RepayMethod.BANK_TRANSFER else Channel.WEB
         try:
@@ -143,19 +149,10 @@ def payment_intent_succeed(
         except DomainError as refused:
             if intent.method == RepayMethod.BANK_TRANSFER:
                 raise  # the statement import keeps the line for review
-            _transition(intent, IntentStatus.FAILED)
-            intent.failure_reason = str(refused)[:300]
-            intent.save(update_fields=["status", "failure_reason", "updated_at"])
-            audit_record(actor=actor, action="payment_intent.fail", target=intent,
-                         before={"status": before}, after={"status": intent.status, "reason": intent.failure_reason})
-            return intent
-        _transition(intent, IntentStatus.SUCCEEDED)
-        intent.payment = result.payment
-        intent.provider_reference = provider_reference[:100]
-        intent.save(update_fields=["status", "payment", "provider_reference", "updated_at"])
-        audit_record(actor=actor, action="payment_intent.succeed", target=intent,
-                     before={"status": before}, after={"status": intent.status, "payment": result.payment.pk})
-    return intent
+            return _move(intent, IntentStatus.FAILED, actor=actor, action="payment_intent.fail",
+                         failure_reason=str(refused)[:300])
+        return _move(intent, IntentStatus.SUCCEEDED, actor=actor, action="payment_intent.succeed",
+                     provider_reference=provider_reference[:100], payment_id=result.payment.pk)
 
 
 def payment_intent_fail(*, intent_id: int, reason: str, actor: User | None = None) -> PaymentIntent:
@@ -163,13 +160,8 @@ def payment_intent_fail(*, intent_id: int, reason: str, actor: User | None = Non
         intent = PaymentIntent.objects.select_for_update().get(pk=intent_id)
         if intent.status == IntentStatus.FAILED:
             return intent
-        before = intent.status
-        _transition(intent, IntentStatus.FAILED)
-        intent.failure_reason = reason[:300]
-        intent.save(update_fields=["status", "failure_reason", "updated_at"])
-        audit_record(actor=actor, action="payment_intent.fail", target=intent,
-                     before={"status": before}, after={"status": intent.status, "reason": reason})
-    return intent
+        return _move(intent, IntentStatus.FAILED, actor=actor, action="payment_intent.fail",
+                     failure_reason=reason[:300])
 
 
 def payment_intent_cancel(*, intent_id: int, actor: User | None) -> PaymentIntent:
@@ -177,12 +169,7 @@ def payment_intent_cancel(*, intent_id: int, actor: User | None) -> PaymentInten
         intent = PaymentIntent.objects.select_for_update().get(pk=intent_id)
         if intent.status == IntentStatus.CANCELLED:
             return intent
-        before = intent.status
-        _transition(intent, IntentStatus.CANCELLED)
-        intent.save(update_fields=["status", "updated_at"])
-        audit_record(actor=actor, action="payment_intent.cancel", target=intent,
-                     before={"status": before}, after={"status": intent.status})
-    return intent
+        return _move(intent, IntentStatus.CANCELLED, actor=actor, action="payment_intent.cancel")
 
 
 def sandbox_checkout_submit(*, intent_id: int, pay: bool) -> None:
@@ -215,9 +202,12 @@ def _parse_statement(content: bytes) -> list[dict[str, object]]:
     rows, problems = [], []
     for number, row in enumerate(reader, start=2):
         try:
+            transaction_id = (row["transaction_id"] or "").strip()[:64]
+            if not transaction_id:
+                raise ValueError("no transaction id")
             rows.append({
                 "line_number": number,
-                "bank_transaction_id": (row["transaction_id"] or "").strip()[:64] or _raise(),
+                "bank_transaction_id": transaction_id,
                 "value_date": dt.date.fromisoformat((row["value_date"] or "").strip()),
                 "amount": parse_amount(row["amount"]),
                 "payer": (row["payer"] or "").strip()[:120],
@@ -231,10 +221,6 @@ def _parse_statement(content: bytes) -> list[dict[str, object]]:
             % {"lines": ", ".join(problems[:20])}
         )
     return rows
-
-
-def _raise() -> str:
-    raise ValueError("empty")
 
 
 def bank_statement_import(
