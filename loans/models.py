@@ -10,9 +10,11 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.append_only import AppendOnlyModel
@@ -576,3 +578,74 @@ class BankStatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bank_transaction_id} ¥{self.amount} {self.status}"
+
+
+class StageChange(AppendOnlyModel):
+    """Every move of a loan between delinquency stages, kept for ever (never updated or deleted)."""
+
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="stage_changes")
+    from_stage = models.CharField(_("from"), max_length=24, choices=Stage.choices)
+    to_stage = models.CharField(_("to"), max_length=24, choices=Stage.choices)
+    business_date = models.DateField(_("business date"))
+    days_past_due = models.PositiveIntegerField(_("days past due"))
+    reason = models.CharField(_("reason"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        ordering = ["loan_id", "id"]
+        constraints = [
+            choices_constraint("stage_change_from_valid", "from_stage", Stage),
+            choices_constraint("stage_change_to_valid", "to_stage", Stage),
+            models.CheckConstraint(condition=~Q(from_stage=F("to_stage")), name="stage_change_moves"),
+        ]
+        indexes = [models.Index(fields=["business_date", "to_stage"])]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} {self.from_stage} → {self.to_stage} ({self.business_date})"
+
+
+class LoanEventKind(models.TextChoices):
+    STAGE_CHANGED = "stage_changed", _("Stage changed")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    PAYMENT_REVERSED = "payment_reversed", _("Payment reversed")
+    PROMISE_BROKEN = "promise_broken", _("Promise to pay broken")
+    PROMISE_KEPT = "promise_kept", _("Promise to pay kept")
+    CASE_OPENED = "case_opened", _("Collection case opened")
+    CASE_CLOSED = "case_closed", _("Collection case closed")
+
+
+class LoanEvent(AppendOnlyModel):
+    """The state-change outbox: written in the transaction of the change, read by consumers
+    (alerts, and later the credit-bureau run) in id order, at least once."""
+
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(_("kind"), max_length=24, choices=LoanEventKind.choices)
+    business_date = models.DateField(_("business date"))
+    payload = models.JSONField(_("details"), default=dict, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("loan event")
+        verbose_name_plural = _("loan events")
+        ordering = ["id"]
+        constraints = [choices_constraint("loan_event_kind_valid", "kind", LoanEventKind)]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.loan_id}"
+
+
+class OutboxCursor(models.Model):
+    """How far one consumer has read the loan-event outbox."""
+
+    consumer = models.CharField(_("consumer"), max_length=40, unique=True)
+    last_event_id = models.BigIntegerField(_("last event read"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("outbox cursor")
+        verbose_name_plural = _("outbox cursors")
+
+    def __str__(self) -> str:
+        return f"{self.consumer} @ {self.last_event_id}"

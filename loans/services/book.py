@@ -36,11 +36,14 @@ from ..models import (
     InstallmentStatus,
     JournalEntry,
     Loan,
+    LoanEvent,
+    LoanEventKind,
     LoanStatus,
     Payment,
     PaymentStatus,
     Product,
     Stage,
+    StageChange,
 )
 from ..schedule import plan_schedule
 
@@ -136,11 +139,33 @@ def lock_loan(loan_id: int) -> LockedLoan:
     return LockedLoan(loan, installments, original)
 
 
-def _audit_stage_change(loan: Loan, changes: dict[str, Any], actor: User | None, why: str) -> None:
-    if "stage" in changes or "status" in changes:
+def record_state_change(
+    loan: Loan, changes: dict[str, Any], *, business_date: dt.date, reason: str, actor: User | None,
+    audit: bool = True,
+) -> None:
+    """Keep a stage or status move: history row, outbox event and (unless the caller's own audit
+    event already holds the change) an audit event, in the caller's transaction.
+    `changes` is what `refresh_loan` returned."""
+    if "stage" in changes:
+        old, new = changes["stage"]
+        StageChange.objects.create(
+            loan=loan, from_stage=old, to_stage=new, business_date=business_date,
+            days_past_due=loan.days_past_due, reason=reason[:200],
+        )
+        LoanEvent.objects.create(
+            loan=loan, kind=LoanEventKind.STAGE_CHANGED, business_date=business_date,
+            payload={"from": old, "to": new, "days_past_due": loan.days_past_due, "reason": reason[:200]},
+        )
+    if "status" in changes:
+        old, new = changes["status"]
+        LoanEvent.objects.create(
+            loan=loan, kind=LoanEventKind.STATUS_CHANGED, business_date=business_date,
+            payload={"from": old, "to": new, "reason": reason[:200]},
+        )
+    if audit and ("stage" in changes or "status" in changes):
         audit_record(
             actor=actor, actor_label="close-of-business", action="loan.stage_change",
-            target=loan, summary=why,
+            target=loan, summary=reason,
             before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()},
         )
 
@@ -280,7 +305,7 @@ def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None)
             loan.aged_through = max(loan.aged_through or business_date, business_date)
         changes = refresh_loan(loan, installments, business_date)
         locked.save()
-        _audit_stage_change(loan, changes, actor, f"business date {business_date}")
+        record_state_change(loan, changes, business_date=business_date, reason=f"close of business {business_date}", actor=actor)
     return AgeingResult(penalty, loan.days_past_due, loan.stage, already_aged=already)
 
 
@@ -405,6 +430,9 @@ def payment_post(
             )
         changes = refresh_loan(loan, installments, business_date)
         locked.save()
+        record_state_change(
+            loan, changes, business_date=business_date, reason=f"payment {payment.pk}", actor=actor, audit=False
+        )
         audit_record(
             actor=actor, action="payment.post", target=payment,
             summary=f"¥{value} to {loan.reference} by {channel}",
@@ -443,6 +471,14 @@ def payment_reverse(
         )
         changes = refresh_loan(loan, installments, business_date)
         locked.save()
+        LoanEvent.objects.create(
+            loan=loan, kind=LoanEventKind.PAYMENT_REVERSED, business_date=business_date,
+            payload={"payment": payment.pk, "amount": payment.amount, "reason": reason[:200]},
+        )
+        record_state_change(
+            loan, changes, business_date=business_date, reason=f"reversal of payment {payment.pk}",
+            actor=actor, audit=False,
+        )
         audit_record(
             actor=actor, action="payment.reverse", target=payment, summary=reason,
             before={"status": PaymentStatus.POSTED}, after={"status": PaymentStatus.REVERSED,
@@ -493,6 +529,7 @@ def loan_waive(
         )
         changes = refresh_loan(loan, installments, business_date)
         locked.save()
+        record_state_change(loan, changes, business_date=business_date, reason="waiver", actor=actor, audit=False)
         audit_record(
             actor=actor, action="loan.waive", target=loan, summary=reason,
             after={"waived": vars(total), **{k: v[1] for k, v in changes.items()}},

@@ -29,7 +29,7 @@ from ..models import (
     LoanStatus,
 )
 from ..selectors import summarise
-from .book import apply_allocations, lock_loan, refresh_loan
+from .book import apply_allocations, lock_loan, record_state_change, refresh_loan
 
 # Rendered in the borrower's language when queued.
 EXTENSION_SMS = gettext_lazy(
@@ -122,6 +122,9 @@ def extension_grant(*, borrower_id: int, loan_id: int, business_date: dt.date, a
             )
         changes = refresh_loan(loan, locked.installments, business_date)
         locked.save()
+        record_state_change(
+            loan, changes, business_date=business_date, reason="interest-free extension", actor=actor, audit=False
+        )
         audit_record(
             actor=actor, action="extension.grant", target=extension,
             summary=f"{loan.reference} deferred to {quote.new_due_date}",

@@ -170,7 +170,7 @@ def test_files_written_for_a_request_that_rolls_back_are_removed(
         )
         raise RuntimeError("audit store down")
 
-    monkeypatch.setattr(services, "audit_record", broken_audit)
+    monkeypatch.setattr(services.hardship, "audit_record", broken_audit)
     with pytest.raises(RuntimeError):
         submit(alice, alices_loan, files=[pdf_upload(), png_upload()])
     assert HardshipRequest.objects.count() == 0 and HardshipEvidence.objects.count() == 0

@@ -28,8 +28,8 @@ from portal.money import parse_amount
 from portal.plain_text import MARKUP_REFUSED, contains_markup
 from portal.sms import sms_queue
 
-from .evidence import CheckedEvidence, evidence_max_files
-from .models import (
+from ..evidence import CheckedEvidence, evidence_max_files
+from ..models import (
     DESCRIPTION_MAX_LENGTH,
     OPEN_STATUSES,
     TERMS_MAX_LENGTH,

@@ -1,0 +1,36 @@
+"""Every change of collections state. Callers import from here: `from debt_collections import services`.
+
+- hardship: borrowers' hardship requests and the offers staff make.
+"""
+
+from .hardship import (
+    DECIDE_PERMISSION,
+    MAX_OFFER_DAYS,
+    SUBMITTED_SMS,
+    OFFER_SMS,
+    REJECTED_SMS,
+    hardship_request_submit,
+    hardship_request_withdraw,
+    hardship_offer_accept,
+    hardship_offer_decline,
+    hardship_offers_expire_due,
+    hardship_request_review,
+    hardship_request_reject,
+    hardship_offer_make,
+)
+
+__all__ = [
+    "DECIDE_PERMISSION",
+    "MAX_OFFER_DAYS",
+    "SUBMITTED_SMS",
+    "OFFER_SMS",
+    "REJECTED_SMS",
+    "hardship_request_submit",
+    "hardship_request_withdraw",
+    "hardship_offer_accept",
+    "hardship_offer_decline",
+    "hardship_offers_expire_due",
+    "hardship_request_review",
+    "hardship_request_reject",
+    "hardship_offer_make",
+]
