@@ -34,3 +34,7 @@ __all__ = [
     "hardship_request_reject",
     "hardship_offer_make",
 ]
+
+from .alerts import alert_raise  # noqa: E402
+
+__all__ += ["alert_raise"]
