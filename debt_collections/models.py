@@ -647,6 +647,8 @@ class CloseOfBusinessRun(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Touched by every committed chunk: a "running" run whose heartbeat is old was killed.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), default=timezone.now)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=1)
     # {"step name": {"count name": n, ...}, ...}, added to as chunks commit.
     counts = models.JSONField(_("counts per step"), default=dict)

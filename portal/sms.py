@@ -27,11 +27,13 @@ def sms_queue(
     text: str | Promise,
     params: dict[str, object] | None = None,
     dedupe_key: str,
+    not_before: dt.datetime | None = None,
 ) -> SmsMessage | None:
     """Render `text` (a lazy translatable string) in the recipient's language and queue it.
 
     Returns None when a message with the same dedupe key exists: its cause was already told.
-    Sending starts after the surrounding transaction commits.
+    Sending starts after the surrounding transaction commits, or at `not_before` (messages
+    queued at night wait for the morning: `sms_send_due` sends them then).
     """
     with translation.override(language):
         body = str(text) % (params or {})
@@ -39,13 +41,15 @@ def sms_queue(
         with transaction.atomic():
             message = SmsMessage.objects.create(
                 recipient=recipient, mobile=mobile, language=language, kind=kind, body=body,
-                dedupe_key=dedupe_key,
+                dedupe_key=dedupe_key, next_attempt_at=not_before or timezone.now(),
             )
     except IntegrityError:
         if SmsMessage.objects.filter(dedupe_key=dedupe_key).exists():
             return None
         raise
     message_id = message.pk
+    if not_before is not None and not_before > timezone.now():
+        return message
     transaction.on_commit(lambda: async_task("portal.tasks.send_sms", message_id))
     return message
 
