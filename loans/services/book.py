@@ -19,9 +19,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.audit import audit_record
+from portal.audit import audit_event, audit_record, audit_record_many
 from portal.errors import IdempotencyKeyReused, InvalidAmount, NotAllowed
-from portal.models import User
+from portal.models import AuditEvent, User
 from portal.money import ZERO, parse_amount, round_money
 
 from ..allocation import Allocated, Parts, open_installments, payoff_quote, plan_payment
@@ -139,6 +139,38 @@ def lock_loan(loan_id: int) -> LockedLoan:
     return LockedLoan(loan, installments, original)
 
 
+def state_change_rows(
+    loan: Loan, changes: dict[str, Any], *, business_date: dt.date, reason: str
+) -> tuple[list[StageChange], list[LoanEvent]]:
+    """The history and outbox rows for what `refresh_loan` changed (unsaved: callers save them)."""
+    history: list[StageChange] = []
+    events: list[LoanEvent] = []
+    if "stage" in changes:
+        old, new = changes["stage"]
+        history.append(StageChange(
+            loan=loan, from_stage=old, to_stage=new, business_date=business_date,
+            days_past_due=loan.days_past_due, reason=reason[:200],
+        ))
+        events.append(LoanEvent(
+            loan=loan, kind=LoanEventKind.STAGE_CHANGED, business_date=business_date,
+            payload={"from": old, "to": new, "days_past_due": loan.days_past_due, "reason": reason[:200]},
+        ))
+    if "status" in changes:
+        old, new = changes["status"]
+        events.append(LoanEvent(
+            loan=loan, kind=LoanEventKind.STATUS_CHANGED, business_date=business_date,
+            payload={"from": old, "to": new, "reason": reason[:200]},
+        ))
+    return history, events
+
+
+def stage_change_audit(loan: Loan, changes: dict[str, Any], *, reason: str, actor: User | None) -> AuditEvent:
+    return audit_event(
+        actor=actor, actor_label="close-of-business", action="loan.stage_change", target=loan, summary=reason,
+        before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()},
+    )
+
+
 def record_state_change(
     loan: Loan, changes: dict[str, Any], *, business_date: dt.date, reason: str, actor: User | None,
     audit: bool = True,
@@ -146,28 +178,11 @@ def record_state_change(
     """Keep a stage or status move: history row, outbox event and (unless the caller's own audit
     event already holds the change) an audit event, in the caller's transaction.
     `changes` is what `refresh_loan` returned."""
-    if "stage" in changes:
-        old, new = changes["stage"]
-        StageChange.objects.create(
-            loan=loan, from_stage=old, to_stage=new, business_date=business_date,
-            days_past_due=loan.days_past_due, reason=reason[:200],
-        )
-        LoanEvent.objects.create(
-            loan=loan, kind=LoanEventKind.STAGE_CHANGED, business_date=business_date,
-            payload={"from": old, "to": new, "days_past_due": loan.days_past_due, "reason": reason[:200]},
-        )
-    if "status" in changes:
-        old, new = changes["status"]
-        LoanEvent.objects.create(
-            loan=loan, kind=LoanEventKind.STATUS_CHANGED, business_date=business_date,
-            payload={"from": old, "to": new, "reason": reason[:200]},
-        )
+    history, events = state_change_rows(loan, changes, business_date=business_date, reason=reason)
+    StageChange.objects.bulk_create(history)
+    LoanEvent.objects.bulk_create(events)
     if audit and ("stage" in changes or "status" in changes):
-        audit_record(
-            actor=actor, actor_label="close-of-business", action="loan.stage_change",
-            target=loan, summary=reason,
-            before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()},
-        )
+        audit_record_many([stage_change_audit(loan, changes, reason=reason, actor=actor)])
 
 
 # --- Borrowers and disbursement ---------------------------------------------------------------
@@ -271,6 +286,23 @@ class AgeingResult:
     already_aged: bool
 
 
+def accrue_penalty(loan: Loan, installments: list[Installment], business_date: dt.date) -> Decimal:
+    """Charge one day's penalty interest on the overdue principal of each bill past its grace
+    days (on the installments in memory); returns the total charged."""
+    daily_rate = loan.penalty_rate / DAYS_PER_YEAR
+    total = ZERO
+    for installment in installments:
+        if (
+            installment.status != InstallmentStatus.SUPERSEDED
+            and _is_past_grace(installment, loan.grace_days, business_date)
+            and installment.outstanding("principal") > 0
+        ):
+            charge = round_money(installment.outstanding("principal") * daily_rate)
+            installment.penalty_due += charge
+            total += charge
+    return total
+
+
 def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None) -> AgeingResult:
     """Close one business date for one loan: statuses, penalty accrual, days past due, stage.
 
@@ -288,16 +320,7 @@ def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None)
         ).exists() or (loan.aged_through is not None and loan.aged_through >= business_date)
         penalty = ZERO
         if not already:
-            daily_rate = loan.penalty_rate / DAYS_PER_YEAR
-            for installment in installments:
-                if (
-                    installment.status != InstallmentStatus.SUPERSEDED
-                    and _is_past_grace(installment, loan.grace_days, business_date)
-                    and installment.outstanding("principal") > 0
-                ):
-                    charge = round_money(installment.outstanding("principal") * daily_rate)
-                    installment.penalty_due += charge
-                    penalty += charge
+            penalty = accrue_penalty(loan, installments, business_date)
             if penalty > 0:
                 JournalEntry.objects.create(
                     loan=loan, kind=EntryKind.ACCRUAL, business_date=business_date, penalty=penalty,
