@@ -245,3 +245,6 @@ class HardshipRequestAdmin(admin.ModelAdmin):
                 )
                 return redirect("admin:collections_hardshiprequest_change", object_id)
         return self._decision_page(request, object_id, form, _("Reject the request"))
+
+
+from . import admin_runs  # noqa: E402,F401  (registers the close-of-business runs)

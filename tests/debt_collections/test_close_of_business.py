@@ -309,3 +309,26 @@ def test_the_scheduled_run_catches_up_missed_dates_in_order(product, settings):
     assert cob.dates_to_close(today=D + dt.timedelta(days=1)) == [D - dt.timedelta(days=2), D - dt.timedelta(days=1), D]
     CloseOfBusinessRun.objects.create(business_date=D - dt.timedelta(days=1), status=RunStatus.COMPLETED)
     assert cob.dates_to_close(today=D + dt.timedelta(days=1)) == [D]
+
+
+@pytest.mark.parametrize(("days", "stage"), [
+    (3, Stage.CURRENT),  # the last grace day
+    (4, Stage.REMINDER),
+    (29, Stage.REMINDER),
+    (30, Stage.COLLECTIONS),
+    (89, Stage.COLLECTIONS),
+    (90, Stage.NON_PERFORMING),
+    (179, Stage.NON_PERFORMING),
+    (180, Stage.WRITE_OFF_CANDIDATE),
+])
+def test_each_stage_begins_on_its_threshold_day(product, make_loan, days, stage):
+    from dateutil.relativedelta import relativedelta
+
+    first_due = D - dt.timedelta(days=days)
+    loan = make_loan(make_borrower(1), principal="6000.00", on=first_due - relativedelta(months=1))
+    assert Installment.objects.get(loan=loan, number=1).due_date == first_due
+    close(D)
+    loan.refresh_from_db()
+    assert loan.stage == stage
+    assert loan.days_past_due == (days if days > 3 else 0)
+    assert Case.objects.filter(loan=loan, status=CaseStatus.OPEN).exists() == (days >= 30)
