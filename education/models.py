@@ -13,6 +13,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -58,7 +59,7 @@ class Audience(models.TextChoices):
     """Who an article is written for; the targeting rule (education.targeting) picks by these."""
 
     EVERYONE = "everyone", _("Everyone")
-    OVERDUE = "overdue", _("Overdue now")
+    OVERDUE = "overdue", _("Currently overdue")
     FIRST_TIME_OVERDUE = "first_time_overdue", _("Overdue for the first time")
     LONG_OVERDUE = "long_overdue", _("Long overdue (45+ days)")
     HARDSHIP = "hardship", _("In hardship")
@@ -157,6 +158,9 @@ class Article(models.Model):
     def __str__(self) -> str:
         return f"{self.title} [{self.language}]"
 
+    def get_absolute_url(self) -> str:
+        return reverse("education:article", kwargs={"language": self.language, "slug": self.slug})
+
     @property
     def body_html(self) -> SafeString:
         """The body as sanitised HTML: what borrowers see."""
@@ -199,11 +203,11 @@ class ArticleTransition(models.Model):
     article = models.ForeignKey(
         Article, verbose_name=_("article"), on_delete=models.PROTECT, related_name="transitions"
     )
-    from_status = models.CharField(_("from"), max_length=12, choices=ArticleStatus.choices)
-    to_status = models.CharField(_("to"), max_length=12, choices=ArticleStatus.choices)
+    from_status = models.CharField(_("from status"), max_length=12, choices=ArticleStatus.choices)
+    to_status = models.CharField(_("to status"), max_length=12, choices=ArticleStatus.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
+        verbose_name=_("changed by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -260,7 +264,7 @@ class Lecture(models.Model):
         _("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS
     )
     # Plain text, escaped in templates.
-    description = models.TextField(_("description"), max_length=LECTURE_DESCRIPTION_MAX_LENGTH)
+    description = models.TextField(_("about the lecture"), max_length=LECTURE_DESCRIPTION_MAX_LENGTH)
     starts_at = models.DateTimeField(_("starts at"))
     duration_minutes = models.PositiveSmallIntegerField(_("duration (minutes)"))
     capacity = models.PositiveIntegerField(_("seats"))

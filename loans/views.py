@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from education.selectors import reader_language, recommended_articles
 from portal.access import borrower_required
 from portal.calendar import business_today
 from portal.models import SmsMessage
@@ -23,6 +24,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "active": [s for s in summaries if selectors.is_active(s.loan)],
         "closed": [s for s in summaries if not selectors.is_active(s.loan)],
         "has_extension": Extension.objects.filter(borrower=borrower).exists(),
+        "recommendations": recommended_articles(borrower_id=borrower.pk, language=reader_language()),
     })
 
 

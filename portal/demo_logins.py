@@ -64,7 +64,7 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
               last_name="刘", first_name="芳"),
     DemoLogin("legal officer", "legal", DEMO_PASSWORD, "loan book with full IDs",
               group=roles.LEGAL_OFFICER, last_name="陈", first_name="静"),
-    DemoLogin("editor", "editor", DEMO_PASSWORD, "education content (screens to come)",
+    DemoLogin("editor", "editor", DEMO_PASSWORD, "articles and lectures (admin, Education)",
               group=roles.EDITOR, last_name="杨", first_name="洋"),
     DemoLogin("auditor", "auditor", DEMO_PASSWORD, "loan book and audit trail, read-only",
               group=roles.AUDITOR, last_name="赵", first_name="敏"),

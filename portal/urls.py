@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("", include("loans.urls")),
     path("", include("debt_collections.urls")),
+    path("", include("education.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from education.demo import seed_education
 from loans import demo
 from loans.models import Loan
 from portal.calendar import business_today
@@ -80,4 +81,5 @@ class Command(BaseCommand):
                 f"{as_of} (aged through {as_of - dt.timedelta(days=1)}), in "
                 f"{time.perf_counter() - began:.1f} s ({rate:,.0f} portfolio loans/s)."
             ))
+        seed_education(as_of=as_of, stdout=self.stdout)  # articles and lectures; idempotent
         print_demo_logins(self.stdout)
