@@ -591,6 +591,7 @@ class AlertKind(models.TextChoices):
     LARGE_EXPOSURE = "large_exposure", _("Large exposure overdue")
     CALENDAR_MISSING = "calendar_missing", _("Official calendar data missing")
     CLOSE_OF_BUSINESS_FAILED = "cob_failed", _("Close of business failed")
+    LEGAL_REVIEW_REQUESTED = "legal_review", _("Legal review requested")
 
 
 class Alert(models.Model):

@@ -6,8 +6,10 @@ deployment's environment stops the process at start-up instead of running with a
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -55,3 +57,34 @@ def env_list(name: str, default: list[str], *, environ: Mapping[str, str] = os.e
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_time(name: str, default: str, *, environ: Mapping[str, str] = os.environ) -> dt.time:
+    """A clock time written HH:MM (24-hour), e.g. 22:00."""
+    raw = environ.get(name, default).strip()
+    try:
+        return dt.datetime.strptime(raw, "%H:%M").time()
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a time written HH:MM, got {raw!r}") from None
+
+
+def env_decimal(
+    name: str,
+    default: str,
+    *,
+    places: int = 2,
+    minimum: Decimal | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Decimal:
+    """A decimal number with at most `places` decimal places, e.g. 1.5."""
+    raw = environ.get(name, default).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    exponent = value.as_tuple().exponent
+    if not value.is_finite() or (isinstance(exponent, int) and exponent < -places):
+        raise ImproperlyConfigured(f"{name} must have at most {places} decimal places, got {raw!r}")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value

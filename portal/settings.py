@@ -12,12 +12,13 @@ import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.envconf import env_bool, env_int, env_list, env_str
+from portal.envconf import env_bool, env_decimal, env_int, env_list, env_str, env_time
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -229,6 +230,29 @@ PORTAL_SMS_MAX_ATTEMPTS = env_int("PORTAL_SMS_MAX_ATTEMPTS", 5, minimum=1)
 # Days past due at which an overdue loan is reported to the credit bureau and legal review may start.
 PORTAL_CREDIT_REPORT_DPD = env_int("PORTAL_CREDIT_REPORT_DPD", 30, minimum=1)
 PORTAL_LEGAL_REVIEW_DPD = env_int("PORTAL_LEGAL_REVIEW_DPD", 60, minimum=1)
+# A case at legal-review age becomes a candidate after this many failed contact attempts.
+PORTAL_LEGAL_REVIEW_FAILED_CONTACTS = env_int("PORTAL_LEGAL_REVIEW_FAILED_CONTACTS", 3, minimum=1)
+
+# Close of business: loans per transaction, and how long a "running" run may stay silent before
+# a new start takes it over as killed.
+PORTAL_COB_CHUNK_SIZE = env_int("PORTAL_COB_CHUNK_SIZE", 1000, minimum=1)
+PORTAL_COB_STALE_SECONDS = env_int("PORTAL_COB_STALE_SECONDS", 900, minimum=0)
+# Missed business dates the scheduled run catches up on, oldest first.
+PORTAL_COB_MAX_CATCH_UP_DAYS = env_int("PORTAL_COB_MAX_CATCH_UP_DAYS", 7, minimum=1)
+# Later reminders and call tasks of the reminder stage: (days past due, rule). The rules' texts
+# are in debt_collections.stage_actions; from 30 days the case's agent takes over.
+PORTAL_STAGE_ACTIONS: list[tuple[int, str]] = [
+    (7, "sms_week"),
+    (10, "call"),
+    (15, "sms_half_month"),
+    (20, "call"),
+    (25, "sms_before_collections"),
+    (30, "sms_collections"),
+    (60, "sms_legal_warning"),
+]
+# Text messages queued at night wait for this local hour of the morning.
+PORTAL_SMS_EARLIEST_HOUR = env_int("PORTAL_SMS_EARLIEST_HOUR", 9, minimum=0)
+PORTAL_SMS_LATEST_HOUR = env_int("PORTAL_SMS_LATEST_HOUR", 21, minimum=1)
 
 # Online payments: the sandbox provider stands in for a real one (one class with checkout_url).
 PORTAL_PAYMENT_PROVIDER = env_str("PORTAL_PAYMENT_PROVIDER", "loans.providers.SandboxProvider")
@@ -242,6 +266,50 @@ PORTAL_BANK_ACCOUNT = {
 # Shown to borrowers on every page and the contact page.
 PORTAL_HOTLINE = env_str("PORTAL_HOTLINE", "400-800-8888")
 PORTAL_HOTLINE_HOURS = env_str("PORTAL_HOTLINE_HOURS", "09:00–21:00")
+
+# --- Case work: conduct rules, promises, priority (debt_collections.conduct / .priority) -------
+
+# Borrowers' local time decides the quiet hours and the "day" of the daily call limit.
+PORTAL_BORROWER_TIME_ZONE = env_str("PORTAL_BORROWER_TIME_ZONE", "Asia/Shanghai")
+try:
+    ZoneInfo(PORTAL_BORROWER_TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"PORTAL_BORROWER_TIME_ZONE must be a time zone name, got {PORTAL_BORROWER_TIME_ZONE!r}"
+    ) from None
+# No contact between start and end (borrower local time; start after end wraps midnight).
+PORTAL_QUIET_HOURS = (
+    env_time("PORTAL_QUIET_HOURS_START", "22:00"),
+    env_time("PORTAL_QUIET_HOURS_END", "08:00"),
+)
+# Call attempts to one number on one borrower-local day, whoever calls and for which case.
+PORTAL_MAX_CALLS_PER_NUMBER_PER_DAY = env_int("PORTAL_MAX_CALLS_PER_NUMBER_PER_DAY", 6, minimum=1)
+# A third party may be contacted only when the borrower cannot be reached: at least this many
+# failed attempts to reach the borrower in the last WINDOW days, none of them followed by a
+# contact that reached the borrower.
+PORTAL_THIRD_PARTY_MIN_FAILED_ATTEMPTS = env_int("PORTAL_THIRD_PARTY_MIN_FAILED_ATTEMPTS", 3, minimum=1)
+PORTAL_THIRD_PARTY_WINDOW_DAYS = env_int("PORTAL_THIRD_PARTY_WINDOW_DAYS", 7, minimum=1)
+# A promise to pay may name a date from today to this many days ahead.
+PORTAL_PROMISE_MAX_DAYS = env_int("PORTAL_PROMISE_MAX_DAYS", 30, minimum=1)
+# Queue priority = amount × per ¥1,000 overdue + days × per day past due + promises × per broken one.
+PORTAL_PRIORITY_WEIGHTS = {
+    "amount": env_decimal("PORTAL_PRIORITY_WEIGHT_AMOUNT", "1", minimum=Decimal(0)),
+    "days_past_due": env_decimal("PORTAL_PRIORITY_WEIGHT_DPD", "1", minimum=Decimal(0)),
+    "broken_promises": env_decimal("PORTAL_PRIORITY_WEIGHT_BROKEN_PROMISE", "20", minimum=Decimal(0)),
+}
+
+# --- Alerts and the loan-event outbox (loans.outbox, debt_collections.services.alerts) ----------
+
+# Outbox readers leave events younger than this alone: on PostgreSQL a smaller id can still
+# commit after a larger one (loans/outbox.py explains). Longer than the slowest transaction
+# that writes events, e.g. one close-of-business chunk.
+PORTAL_OUTBOX_SETTLE_SECONDS = env_int("PORTAL_OUTBOX_SETTLE_SECONDS", 5, minimum=0)
+# A loan with at least this much principal outstanding alerts supervisors at every overdue stage.
+PORTAL_LARGE_EXPOSURE_AMOUNT = env_decimal("PORTAL_LARGE_EXPOSURE_AMOUNT", "50000", minimum=Decimal("0.01"))
+# Entering the reminder stage (1+ days) alerts agents only when this is true: it is every late bill.
+PORTAL_ALERT_REMINDER_STAGE = env_bool("PORTAL_ALERT_REMINDER_STAGE", False)
+# How often the admin's alert inbox asks for new alerts, in seconds.
+PORTAL_ALERT_POLL_SECONDS = env_int("PORTAL_ALERT_POLL_SECONDS", 15, minimum=1)
 
 LOGGING = {
     "version": 1,

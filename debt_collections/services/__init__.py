@@ -38,3 +38,35 @@ __all__ = [
 from .alerts import alert_raise  # noqa: E402
 
 __all__ += ["alert_raise"]
+
+from .cases import (  # noqa: E402
+    ASSIGN_PERMISSION,
+    REVEAL_PERMISSION,
+    WORK_PERMISSION,
+    RevealedIdentity,
+    borrower_identity_reveal,
+    call_task_complete,
+    case_assign,
+    case_classify,
+    case_note_add,
+    case_request_legal_review,
+    cases_assign_automatically,
+    contact_log,
+    promise_record,
+)
+
+__all__ += [
+    "ASSIGN_PERMISSION",
+    "REVEAL_PERMISSION",
+    "WORK_PERMISSION",
+    "RevealedIdentity",
+    "borrower_identity_reveal",
+    "call_task_complete",
+    "case_assign",
+    "case_classify",
+    "case_note_add",
+    "case_request_legal_review",
+    "cases_assign_automatically",
+    "contact_log",
+    "promise_record",
+]

@@ -126,3 +126,28 @@ def offer_on(decider: User) -> Any:
         )
 
     return make
+
+
+# --- Case work (test_case_services, test_conduct, test_case_admin) ---------------------------
+
+
+@pytest.fixture
+def agent(make_staff: Any) -> User:
+    from portal.roles import AGENT
+
+    return make_staff("agnes", AGENT)
+
+
+@pytest.fixture
+def supervisor(make_staff: Any) -> User:
+    from portal.roles import SUPERVISOR
+
+    return make_staff("sue", SUPERVISOR)
+
+
+@pytest.fixture
+def case(alices_loan: Any) -> Any:
+    """An open collections case on alice's loan, 35 days past due, unassigned."""
+    from .factories import make_case
+
+    return make_case(alices_loan)
