@@ -514,3 +514,26 @@ def test_the_demo_borrowers_sign_in_to_the_portal_and_see_their_loan(seeded, cli
         assert page.status_code == 200
         assert _persona_loan(login.username).reference in page.text
         client.logout()
+
+
+def test_every_collecting_loan_has_an_open_case_shared_among_the_agents(seeded):
+    from debt_collections.models import Case, CaseStatus, CloseOfBusinessRun, RunStatus
+
+    collecting = Loan.objects.filter(status=LoanStatus.ACTIVE, stage__in=[
+        Stage.COLLECTIONS, Stage.NON_PERFORMING, Stage.WRITE_OFF_CANDIDATE])
+    cases = Case.objects.filter(status=CaseStatus.OPEN)
+    assert set(cases.values_list("loan_id", flat=True)) == set(collecting.values_list("pk", flat=True))
+    assert collecting.count() > 10
+    assert not cases.filter(assigned_to__isnull=True).exists()
+    assert CloseOfBusinessRun.objects.get(business_date=LAST_AGED).status == RunStatus.COMPLETED
+
+
+def test_the_overdue_personas_cases_have_a_history_an_agent_would_find(seeded):
+    from debt_collections.models import Case, ContactLog, PromiseToPay
+
+    dpd45 = Case.objects.get(loan__reference="DEMO-DPD45")
+    dpd95 = Case.objects.get(loan__reference="DEMO-DPD95")
+    assert ContactLog.objects.filter(case=dpd45).count() == 2
+    assert PromiseToPay.objects.filter(case=dpd45, status="pending").count() == 1
+    assert ContactLog.objects.filter(case=dpd95, party="emergency_contact").count() == 1
+    assert dpd95.borrower.emergency_contacts.count() == 2

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from debt_collections.demo import seed_case_work
 from education.demo import seed_education
 from loans import demo
 from loans.models import Loan
@@ -82,4 +83,5 @@ class Command(BaseCommand):
                 f"{time.perf_counter() - began:.1f} s ({rate:,.0f} portfolio loans/s)."
             ))
         seed_education(as_of=as_of, stdout=self.stdout)  # articles and lectures; idempotent
+        seed_case_work(as_of=as_of, stdout=self.stdout)  # cases, assignments, persona history; idempotent
         print_demo_logins(self.stdout)
