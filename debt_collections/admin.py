@@ -248,3 +248,8 @@ class HardshipRequestAdmin(admin.ModelAdmin):
 
 
 from . import admin_runs  # noqa: E402,F401  (registers the close-of-business runs)
+
+
+from . import admin_cases  # noqa: E402,F401  (case work: queues, case page, calls)
+
+from . import admin_alerts  # noqa: E402,F401  (registers alerts and the inbox)

@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from loans.services.ageing import loans_age_chunk, loans_due_for_ageing, penalty_total
 from portal.calendar import business_today
@@ -36,7 +37,7 @@ from portal.errors import NotAllowed
 from portal.roles import SUPERVISOR
 
 from .models import AlertKind, CloseOfBusinessRun, RunStatus
-from .services.alerts import alert_raise
+from .services.alerts import alert_calendar_check, alert_raise, alerts_from_events, bilingual
 from .services.case_sync import cases_sync, loans_with_cases_to_sweep, promises_check, promises_due_for_check
 from .stage_actions import stage_actions_queue
 
@@ -67,10 +68,6 @@ def _promises(promise_ids: Sequence[int], business_date: dt.date) -> Counter[str
 
 
 def _alerts(_ids: Sequence[int], business_date: dt.date) -> Counter[str]:
-    try:  # TEMPORARY while alerts land
-        from .services.alerts import alert_calendar_check, alerts_from_events  # type: ignore[attr-defined]
-    except ImportError:
-        return Counter()
 
     counts: Counter[str] = Counter(alerts=alerts_from_events())
     counts["calendar_alerts"] = int(alert_calendar_check(today=business_date) is not None)
@@ -178,7 +175,8 @@ def _record_failure(run: CloseOfBusinessRun, error: Exception) -> None:
         alert_raise(
             kind=AlertKind.CLOSE_OF_BUSINESS_FAILED, role=SUPERVISOR,
             dedupe_key=f"cob-failed:{run.business_date}:{locked.attempts}",
-            message=_("The close of business for %(date)s failed: %(error)s") % {"date": run.business_date, "error": detail[:200]},
+            message=bilingual(gettext_noop("The close of business for %(date)s failed: %(error)s"),
+                              {"date": run.business_date, "error": detail[:200]}),
         )
     log.error("close of business %s failed: %s", run.business_date, detail)
 

@@ -62,17 +62,20 @@ def seed_case_work(*, as_of: dt.date, stdout: Writable | None = None) -> None:
 
 
 def _persona_history(case: Case, agent: User, reference: str) -> None:
-    call = {"case_id": case.pk, "actor": agent, "channel": ContactChannel.CALL, "party": ContactParty.BORROWER}
+    def call(outcome: str, at: dt.datetime, reason: str = OverdueReason.UNKNOWN, note: str = "") -> None:
+        services.contact_log(case_id=case.pk, actor=agent, channel=ContactChannel.CALL, party=ContactParty.BORROWER,
+                             outcome=outcome, at=at, overdue_reason=reason, note=note)
+
     if reference == "DEMO-DPD45":
-        services.contact_log(**call, outcome=ContactOutcome.NO_ANSWER, at=_morning(6, 10))
-        services.contact_log(**call, outcome=ContactOutcome.PROMISED, overdue_reason=OverdueReason.CASH_FLOW,
-                             note="工资推迟发放，承诺月底前先还一部分。", at=_morning(5, 14))
+        call(ContactOutcome.NO_ANSWER, _morning(6, 10))
+        call(ContactOutcome.PROMISED, _morning(5, 14), reason=OverdueReason.CASH_FLOW,
+             note="工资推迟发放，承诺月底前先还一部分。")
         services.promise_record(case_id=case.pk, actor=agent, amount=Decimal("1500.00"),
                                 promised_date=timezone.localdate() + dt.timedelta(days=3))
         services.case_note_add(case_id=case.pk, actor=agent, text="借款人态度配合，建议跟进还款计划。")
     else:
         for days_ago, hour in ((9, 10), (8, 16), (7, 11)):
-            services.contact_log(**call, outcome=ContactOutcome.NO_ANSWER, at=_morning(days_ago, hour))
+            call(ContactOutcome.NO_ANSWER, _morning(days_ago, hour))
         contact = EmergencyContact.objects.filter(borrower_id=case.borrower_id).first()
         assert contact is not None
         services.contact_log(

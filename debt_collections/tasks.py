@@ -5,6 +5,7 @@ from __future__ import annotations
 from portal.calendar import business_today
 
 from .close_of_business import close_business_day, dates_to_close
+from .services.alerts import alert_calendar_check, alerts_from_events
 
 
 def run_close_of_business() -> list[str]:
@@ -14,3 +15,13 @@ def run_close_of_business() -> list[str]:
         close_business_day(business_date=business_date)
         closed.append(business_date.isoformat())
     return closed
+
+
+def consume_alert_events() -> int:
+    """Every minute or so: new loan events become alerts (the outbox consumer "alerts")."""
+    return alerts_from_events()
+
+
+def check_calendar() -> bool:
+    """Daily: supervisors are told when this or next year's official calendar is missing."""
+    return alert_calendar_check(today=business_today()) is not None

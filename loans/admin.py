@@ -8,13 +8,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin_audit import AuditedModelAdmin
 from portal.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline
-from portal.audit import audit_record
 from portal.calendar import business_today
 from portal.errors import DomainError
 
@@ -28,11 +27,12 @@ from .models import (
     Installment,
     JournalEntry,
     Loan,
+    LoanEvent,
     Payment,
     PaymentIntent,
     Product,
+    StageChange,
 )
-
 
 # Set per request (contextvars are per thread), read by the display methods, which get no request.
 _reveal_identity: ContextVar[bool] = ContextVar("reveal_identity", default=False)
@@ -68,19 +68,12 @@ class BorrowerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AuditedModelAdmin):
+    """Products are edited here (contracts copy their terms at disbursement); every edit is
+    audited with the values before and after ("product.create", "product.change")."""
+
     list_display = ["code", "name", "annual_rate", "penalty_rate", "repayment_method", "term_months", "grace_days", "is_active"]
     list_filter = ["repayment_method", "is_active"]
-
-    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
-        # The admin wraps this in a transaction, so the audit row commits with the change.
-        assert transaction.get_connection().in_atomic_block
-        super().save_model(request, obj, form, change)
-        audit_record(
-            actor=request.user,  # type: ignore[arg-type]
-            action="product.change" if change else "product.create", target=obj,
-            after={f: form.cleaned_data.get(f) for f in form.changed_data},
-        )
 
 
 class InstallmentInline(ReadOnlyInline):
@@ -217,3 +210,26 @@ class PaymentIntentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class ExtensionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["business_date", "loan", "borrower", "new_due_date", "penalty_waived"]
     list_select_related = ["loan", "borrower"]
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every move of a loan between stages (written by services, read by auditors)."""
+
+    list_display = ["business_date", "loan", "from_stage", "to_stage", "days_past_due", "reason"]
+    list_filter = ["to_stage"]
+    search_fields = ["=loan__reference"]
+    list_select_related = ["loan"]
+    date_hierarchy = "business_date"
+    show_full_result_count = False
+
+
+@admin.register(LoanEvent)
+class LoanEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The state-change outbox, as its consumers read it (loans.outbox)."""
+
+    list_display = ["id", "created_at", "business_date", "loan", "kind", "payload"]
+    list_filter = ["kind"]
+    search_fields = ["=loan__reference"]
+    list_select_related = ["loan"]
+    show_full_result_count = False

@@ -47,6 +47,7 @@ class AuditEvent(AppendOnlyModel):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-at", "-id"]
+        permissions = [("export_auditevent", _("Can export audit events"))]
         indexes = [models.Index(fields=["object_type", "object_id", "at"])]
 
     def __str__(self) -> str:

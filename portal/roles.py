@@ -1,4 +1,10 @@
-"""Staff roles as Django groups, declared here as data and synced after every migrate."""
+"""Staff roles as Django groups, declared here as data and synced after every migrate.
+
+The groups themselves are also created by a migration (portal/migrations/0005): that puts them
+in the schema's history for every database. Their permissions cannot be set there, because
+Django creates permissions only after all migrations ran, so `sync_roles` sets them after every
+migrate, to exactly the lists below (and recreates a group a test flush removed).
+"""
 
 from __future__ import annotations
 
@@ -30,14 +36,54 @@ _CALENDAR = [
     "portal.delete_calendaroverride",
 ]
 
+# Editors write and publish articles and lectures in the admin (nothing is deleted: articles
+# are archived). `publish_article` is what lets someone publish or archive.
+_EDUCATION = [
+    "education.view_article", "education.add_article", "education.change_article",
+    "education.publish_article", "education.view_category", "education.add_category",
+    "education.change_category", "education.view_lecture", "education.add_lecture",
+    "education.change_lecture",
+]
+
+# Working collection cases: see them; log contacts, notes and promises (services.cases).
+_CASE_WORK = [
+    "collections.view_case", "collections.view_contactlog", "collections.view_promisetopay",
+    "collections.view_casenote", "collections.view_calltask", "collections.view_emergencycontact",
+    "collections.add_contactlog", "collections.add_casenote", "collections.add_promisetopay",
+    "collections.work_case",
+]
+
+# Alerts (debt_collections.Alert): every role that works loans reads its own inbox. Not editors:
+# they see nothing of the loan book, and alert messages name loans.
+_ALERTS = ["collections.view_alert"]
+
+# The audit trail's CSV export (portal.admin), on top of reading it.
+_EXPORT_AUDIT = ["portal.view_auditevent", "portal.export_auditevent"]
+
+# Auditors read everything staff can read, and change nothing.
+_READ_EVERYTHING = [
+    "loans.view_paymentintent", "loans.view_extension", "loans.view_bankstatementimport",
+    "loans.view_bankstatementline", "loans.view_stagechange", "loans.view_loanevent",
+    "collections.view_case", "collections.view_contactlog", "collections.view_promisetopay",
+    "collections.view_casenote", "collections.view_calltask", "collections.view_emergencycontact",
+    "collections.view_closeofbusinessrun", "portal.view_calendaroverride",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    AGENT: [*_READ_LOAN_BOOK, *_READ_HARDSHIP, "loans.view_paymentintent", "loans.view_extension"],
+    AGENT: [*_READ_LOAN_BOOK, *_READ_HARDSHIP, "loans.view_paymentintent", "loans.view_extension", *_CASE_WORK],
     SUPERVISOR: [*_READ_LOAN_BOOK, *_PAYMENTS_DESK, *_DECIDE_HARDSHIP, *_CALENDAR, "loans.reveal_identity",
+                 *_CASE_WORK, "collections.assign_case",
                  "portal.view_auditevent"],
-    LEGAL_OFFICER: [*_READ_LOAN_BOOK, "loans.reveal_identity"],
-    EDITOR: [],
-    AUDITOR: [*_READ_LOAN_BOOK, *_READ_HARDSHIP, "portal.view_auditevent"],
+    LEGAL_OFFICER: [*_READ_LOAN_BOOK, "loans.reveal_identity", "collections.view_case"],
+    EDITOR: [*_EDUCATION],
+    AUDITOR: [*_READ_LOAN_BOOK, *_READ_HARDSHIP, *_READ_EVERYTHING, *_EXPORT_AUDIT],
 }
+# Shared additions, kept out of the lines above so that each role's own list stays as written.
+for _role in (AGENT, SUPERVISOR, LEGAL_OFFICER, AUDITOR):
+    ROLE_PERMISSIONS[_role] += _ALERTS
+ROLE_PERMISSIONS[SUPERVISOR] += ["portal.export_auditevent"]  # they read the trail already
+# Supervisors watch the nightly close of business and the stage history it writes.
+ROLE_PERMISSIONS[SUPERVISOR] += ["collections.view_closeofbusinessrun", "loans.view_stagechange", "loans.view_loanevent"]
 
 
 def sync_roles(**kwargs: Any) -> None:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from loans.models import (
     COMPONENTS,
@@ -41,7 +41,7 @@ from portal.roles import LEGAL_OFFICER
 
 from ..models import AlertKind, Case, CaseStatus, PromiseState, PromiseStatus, PromiseToPay
 from ..priority import case_priority_expression
-from .alerts import alert_raise
+from .alerts import alert_raise, bilingual
 
 COLLECTING_STAGES = (Stage.COLLECTIONS, Stage.NON_PERFORMING, Stage.WRITE_OFF_CANDIDATE)
 OPEN_BILLS = (InstallmentStatus.PENDING, InstallmentStatus.DUE, InstallmentStatus.OVERDUE)
@@ -154,8 +154,11 @@ def cases_sync(*, loan_ids: Sequence[int], business_date: dt.date) -> Counter[st
         alert_raise(
             kind=AlertKind.STAGE_ENTERED, role=LEGAL_OFFICER, case=case, loan=case.loan,
             dedupe_key=f"legal-candidate:{case.pk}",
-            message=_("Case #%(case)s is %(days)s days past due after %(failures)s failed contacts: a legal review candidate.")
-            % {"case": case.pk, "days": loans[case.loan_id]["days_past_due"], "failures": case.failed_contacts},
+            message=bilingual(
+                gettext_noop("Case #%(case)s is %(days)s days past due after %(failures)s failed contacts: "
+                             "a legal review candidate."),
+                {"case": case.pk, "days": loans[case.loan_id]["days_past_due"], "failures": case.failed_contacts},
+            ),
         )
     counts.update(cases_opened=len(new), cases_refreshed=len(updated), cases_closed=len(closed),
                   legal_review_candidates=len(newly_legal))

@@ -332,3 +332,17 @@ def test_each_stage_begins_on_its_threshold_day(product, make_loan, days, stage)
     assert loan.stage == stage
     assert loan.days_past_due == (days if days > 3 else 0)
     assert Case.objects.filter(loan=loan, status=CaseStatus.OPEN).exists() == (days >= 30)
+
+
+def test_supervisors_read_the_runs_in_the_admin_and_nobody_changes_them(product, make_staff, client):
+    make_portfolio(product)
+    run = close(D)
+    assert run is not None
+    client.force_login(make_staff("sue", "supervisor"))
+    listing = client.get("/admin/collections/closeofbusinessrun/")
+    assert listing.status_code == 200 and str(run.counts["age"]["loans_aged"]) in listing.text
+    page = client.get(f"/admin/collections/closeofbusinessrun/{run.pk}/change/")
+    assert page.status_code == 200 and "penalty_fen" in page.text and "cases_opened" in page.text
+    assert client.post(f"/admin/collections/closeofbusinessrun/{run.pk}/delete/").status_code == 403
+    client.force_login(make_staff("ed", "editor"))
+    assert client.get("/admin/collections/closeofbusinessrun/").status_code == 403
