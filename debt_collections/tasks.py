@@ -6,6 +6,7 @@ from portal.calendar import business_today
 
 from .close_of_business import close_business_day, dates_to_close
 from .services.alerts import alert_calendar_check, alerts_from_events
+from .services.hardship import hardship_offers_expire_due
 
 
 def run_close_of_business() -> list[str]:
@@ -25,3 +26,8 @@ def consume_alert_events() -> int:
 def check_calendar() -> bool:
     """Daily: supervisors are told when this or next year's official calendar is missing."""
     return alert_calendar_check(today=business_today()) is not None
+
+
+def expire_hardship_offers() -> int:
+    """Hourly: offers past their time expire, and the request goes back to review."""
+    return hardship_offers_expire_due()
