@@ -8,12 +8,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_audit import AuditedModelAdmin
 from portal.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline
+from portal.audit import audit_record
 from portal.calendar import business_today
 from portal.errors import DomainError
 
@@ -38,25 +40,33 @@ from .models import (
 _reveal_identity: ContextVar[bool] = ContextVar("reveal_identity", default=False)
 
 
-def _note_permission(request: HttpRequest) -> None:
-    _reveal_identity.set(request.user.has_perm("loans.reveal_identity"))
-
-
 @admin.register(Borrower)
 class BorrowerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Lists show identities masked. A borrower's own page shows them in full to staff with
+    `loans.reveal_identity`, and each such view is a reveal written to the audit trail."""
+
     list_display = ["real_name", "shown_mobile", "shown_national_id", "segment", "preferred_language"]
     list_filter = ["segment", "preferred_language"]
     search_fields = ["real_name", "=mobile", "=national_id"]
     fields = ("real_name", "shown_mobile", "shown_national_id", "segment", "preferred_language", "created_at")
     readonly_fields = fields
 
-    def get_list_display(self, request: HttpRequest) -> Any:
-        _note_permission(request)
-        return super().get_list_display(request)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        _note_permission(request)
-        return super().get_readonly_fields(request, obj)
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        reveal = request.user.has_perm("loans.reveal_identity")
+        borrower = Borrower.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if reveal and borrower is not None and self.has_view_permission(request, borrower):
+            with transaction.atomic():
+                audit_record(actor=request.user, action="borrower.identity_reveal", target=borrower,  # type: ignore[arg-type]
+                             summary="borrower page in the admin", after={"shown": ["national_id", "mobile"]})
+        token = _reveal_identity.set(reveal)
+        try:
+            response = super().change_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # while the permission is known to the display methods
+            return response
+        finally:
+            _reveal_identity.reset(token)
 
     @admin.display(description=_("mobile number"))
     def shown_mobile(self, obj: Borrower) -> str:

@@ -130,3 +130,19 @@ def test_staff_can_switch_the_admin_to_english(client, agent):
     assert response.status_code == 302 and response["Location"] == "/admin/"
     english = client.get("/admin/").text
     assert "Log out" in english and "注销" not in english
+
+
+def test_each_view_of_a_full_identity_is_an_audited_reveal(client, supervisor, agent, alice):
+    from portal.models import AuditEvent
+
+    client.force_login(supervisor)
+    listing = client.get(reverse("admin:loans_borrower_changelist")).text
+    assert ALICE_ID not in listing and "13800138000" not in listing  # lists stay masked
+    assert not AuditEvent.objects.filter(action="borrower.identity_reveal").exists()
+    client.get(reverse("admin:loans_borrower_change", args=[alice.pk]))
+    client.get(reverse("admin:loans_borrower_change", args=[alice.pk]))
+    reveals = AuditEvent.objects.filter(action="borrower.identity_reveal", object_id=str(alice.pk))
+    assert reveals.count() == 2 and {e.actor_id for e in reveals} == {supervisor.pk}
+    client.force_login(agent)
+    client.get(reverse("admin:loans_borrower_change", args=[alice.pk]))
+    assert reveals.count() == 2  # a masked view reveals nothing
