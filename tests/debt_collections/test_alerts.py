@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings as settings_module
+from django.utils import translation
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -39,6 +41,14 @@ COLLECTIONS_DAY = FIRST_DUE + dt.timedelta(days=30)  # alice's first bill is 30 
 @pytest.fixture(autouse=True)
 def no_settle_lag(settings):
     settings.PORTAL_OUTBOX_SETTLE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def in_english(client):
+    """These tests read messages and pages in English (Chinese is the site's default)."""
+    client.cookies[settings_module.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
