@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loans.models import Payment, Stage, StageChange
+from education.selectors import ReadArticle, articles_read_by
 from loans.selectors import LoanSummary, borrower_loans
 from portal.models import SmsMessage
 
@@ -181,6 +182,7 @@ class CasePage:
     pending_promise: PromiseToPay | None
     priority: PriorityExplanation
     strategy: str
+    articles_read: list[ReadArticle]
 
 
 def _user(user: Any) -> str:
@@ -290,7 +292,7 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
 
 def case_page(*, case_id: int, as_of: dt.date) -> CasePage:
     """The case, the borrower's loans with balances, emergency contacts and the timeline:
-    a fixed number of queries (1 + 2 + 1 + 8)."""
+    a fixed number of queries (1 + 2 + 1 + 8 + 1)."""
     case = Case.objects.select_related("loan", "borrower", "assigned_to").get(pk=case_id)
     loans = borrower_loans(borrower=case.borrower, as_of=as_of)
     contacts = list(EmergencyContact.objects.filter(borrower_id=case.borrower_id).order_by("pk"))
@@ -305,5 +307,6 @@ def case_page(*, case_id: int, as_of: dt.date) -> CasePage:
         broken_promises=case.broken_promises,
     )
     return CasePage(
-        case, loans, contacts, timeline, pending, priority, strategy_for(case.classification)
+        case, loans, contacts, timeline, pending, priority, strategy_for(case.classification),
+        articles_read_by(case.borrower_id),
     )

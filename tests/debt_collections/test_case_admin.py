@@ -599,3 +599,19 @@ def test_emergency_contacts_are_listed_masked(client, supervisor, alice):
     client.force_login(supervisor)
     page = text(client.get(reverse("admin:collections_emergencycontact_changelist")))
     assert "136****6000" in page and "13600136000" not in page
+
+
+def test_the_case_page_lists_the_articles_the_borrower_has_read(client, agent, case, alice):
+    from django.utils import timezone
+
+    from education.models import Article, ArticleRead, ArticleStatus
+
+    article = Article.objects.create(
+        title="What overdue means for your credit record", slug="overdue-credit", summary="s",
+        body="Text.", language="en", status=ArticleStatus.PUBLISHED, published_at=timezone.now(),
+    )
+    client.force_login(agent)
+    assert "What overdue means for your credit record" not in text(client.get(page_url(case)))
+    ArticleRead.objects.create(borrower=alice, article=article)
+    page = text(client.get(page_url(case)))
+    assert "Articles the borrower has read" in page and "What overdue means for your credit record" in page
