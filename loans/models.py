@@ -192,10 +192,15 @@ class InstallmentStatus(models.TextChoices):
     OVERDUE = "overdue", _("Overdue")
     PAID = "paid", _("Paid")
     SUPERSEDED = "superseded", _("Superseded by a new schedule")
+    # Nothing owed on the books because what was left is written off (bad debt); it becomes
+    # "paid" once recoveries have covered every written-off fen (loans.services.write_off).
+    WRITTEN_OFF = "written_off", _("Written off (bad debt)")
 
 
 class Installment(models.Model):
-    """One dated bill of a loan's schedule, with what was charged, paid and waived of each part."""
+    """One dated bill of a loan's schedule, with what was charged, paid, waived and written off
+    of each part. Outstanding = due − paid − waived − written off; the written-off columns are
+    non-zero only on written-off loans (loans.services.write_off explains the books)."""
 
     loan = models.ForeignKey(
         Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="installments"
@@ -218,6 +223,10 @@ class Installment(models.Model):
     interest_waived = MoneyField(_("interest waived"))
     penalty_waived = MoneyField(_("penalty waived"))
     fees_waived = MoneyField(_("fees waived"))
+    principal_written_off = MoneyField(_("principal written off"))
+    interest_written_off = MoneyField(_("interest written off"))
+    penalty_written_off = MoneyField(_("penalty written off"))
+    fees_written_off = MoneyField(_("fees written off"))
     # First business date on which this bill was past its grace days; kept once set, because
     # "was ever overdue" decides the first-time-overdue extension.
     overdue_since = models.DateField(_("overdue since"), null=True, blank=True)
@@ -236,10 +245,13 @@ class Installment(models.Model):
             ),
             *[
                 models.CheckConstraint(
-                    condition=Q(**{f"{c}_paid__gte": 0, f"{c}_waived__gte": 0, f"{c}_due__gte": 0})
+                    condition=Q(**{f"{c}_paid__gte": 0, f"{c}_waived__gte": 0, f"{c}_due__gte": 0,
+                                   f"{c}_written_off__gte": 0})
                     # Rounded to the fen: SQLite adds these as doubles (166.18 + 0.02 is
                     # 166.20000000000002 there); PostgreSQL's numeric is exact either way.
-                    & Q(**{f"{c}_due__gte": Round(F(f"{c}_paid") + F(f"{c}_waived"), 2)}),
+                    & Q(**{f"{c}_due__gte": Round(
+                        F(f"{c}_paid") + F(f"{c}_waived") + F(f"{c}_written_off"), 2
+                    )}),
                     name=f"installment_{c}_within_due",
                 )
                 for c in COMPONENTS
@@ -247,9 +259,10 @@ class Installment(models.Model):
         ]
         indexes = [
             # Ageing touches only open bills whose date has come: never a scan of the book.
+            # Carries the loan id so the close of business finds its loans from the index alone.
             models.Index(
-                fields=["due_date"], condition=Q(status__in=["pending", "due", "overdue"]),
-                name="installment_open_due_idx",
+                fields=["due_date", "loan"], condition=Q(status__in=["pending", "due", "overdue"]),
+                name="installment_open_due_loan_idx",
             ),
         ]
 
@@ -261,6 +274,7 @@ class Installment(models.Model):
             getattr(self, f"{component}_due")
             - getattr(self, f"{component}_paid")
             - getattr(self, f"{component}_waived")
+            - getattr(self, f"{component}_written_off")
         )
 
     @property
@@ -334,6 +348,9 @@ class Payment(models.Model):
 class AllocationKind(models.TextChoices):
     PAID = "paid", _("Paid")
     WAIVED = "waived", _("Waived on settlement")
+    # A recovery on a written-off loan first takes its amount off the bills' written-off
+    # columns (these rows), then pays it (PAID rows of the same parts).
+    REINSTATED = "reinstated", _("Reinstated from written off for a recovery")
 
 
 class Allocation(AppendOnlyModel):
@@ -372,13 +389,16 @@ class EntryKind(models.TextChoices):
     RESTRUCTURING = "restructuring", _("Restructuring")
     WRITE_OFF = "write_off", _("Write-off")
     REVERSAL = "reversal", _("Reversal")
+    # Puts written-off amounts back on the books just before a recovery pays them.
+    REINSTATEMENT = "reinstatement", _("Written-off amount reinstated for a recovery")
 
 
 class JournalEntry(AppendOnlyModel):
     """One money movement on a loan, as signed changes to what the borrower owes.
 
     A disbursement adds the principal and the contractual interest; accruals add penalty;
-    repayments, waivers and write-offs subtract; a reversal adds back what its payment took.
+    repayments, waivers and write-offs subtract; a reversal adds back what its payment took; a
+    reinstatement adds back written-off amounts that a recovery's repayment then subtracts.
     The sum of all entries of a loan equals the outstanding of its installments.
     """
 
@@ -649,3 +669,106 @@ class OutboxCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer} @ {self.last_event_id}"
+
+
+# --- Write-off to bad debt (loans.services.write_off) -------------------------------------------
+
+
+class WriteOffKind(models.TextChoices):
+    APPROVED = "approved", _("Approved write-off of the loan")
+    AFTER_REVERSAL = "after_reversal", _("Written off again after a reversed payment")
+
+
+class WriteOff(AppendOnlyModel):
+    """One move of amounts from the books to bad debt (呆账), with its lines per bill.
+
+    The approved write-off of a loan happens once (a unique constraint backs the service's
+    check); a payment reversed on a written-off loan writes off again what it put back.
+    `journal_entry` is the WRITE_OFF entry; its parts are the sum of the lines.
+    """
+
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="write_offs")
+    kind = models.CharField(_("kind"), max_length=16, choices=WriteOffKind.choices)
+    business_date = models.DateField(_("business date"))
+    journal_entry = models.OneToOneField(
+        JournalEntry, verbose_name=_("journal entry"), on_delete=models.PROTECT, related_name="write_off"
+    )
+    # The WAIVER entry cancelling interest of periods not started when the loan was written off.
+    waiver_entry = models.OneToOneField(
+        JournalEntry, verbose_name=_("waiver of later interest"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    # The reversed payment, for a write-off after a reversal.
+    payment = models.ForeignKey(
+        Payment, verbose_name=_("reversed payment"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    principal = MoneyField(_("principal"))
+    interest = MoneyField(_("interest"))
+    penalty = MoneyField(_("penalty interest"))
+    fees = MoneyField(_("fees"))
+    # The loan as it was when written off (afterwards it is off the books: stage current, 0 days).
+    days_past_due = models.PositiveIntegerField(_("days past due"))
+    stage = models.CharField(_("stage"), max_length=24, choices=Stage.choices)
+    reason = models.CharField(_("reason"), max_length=300)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("write-off")
+        verbose_name_plural = _("write-offs")
+        ordering = ["loan_id", "id"]
+        constraints = [
+            choices_constraint("write_off_kind_valid", "kind", WriteOffKind),
+            choices_constraint("write_off_stage_valid", "stage", Stage),
+            models.UniqueConstraint(
+                fields=["loan"], condition=Q(kind="approved"), name="write_off_approved_once_per_loan"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="approved", payment__isnull=True)
+                | Q(kind="after_reversal", payment__isnull=False),
+                name="write_off_reversal_names_its_payment",
+            ),
+            models.CheckConstraint(
+                condition=Q(fees__gte=0, penalty__gte=0, interest__gte=0, principal__gte=0)
+                & (Q(fees__gt=0) | Q(penalty__gt=0) | Q(interest__gt=0) | Q(principal__gt=0)),
+                name="write_off_parts_gte_0_and_some",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} {self.kind} ¥{self.total} ({self.business_date})"
+
+    @property
+    def total(self) -> Decimal:
+        return self.fees + self.penalty + self.interest + self.principal
+
+
+class WriteOffLine(AppendOnlyModel):
+    """What one write-off moved off one bill, per part (added to the bill's written-off columns)."""
+
+    write_off = models.ForeignKey(WriteOff, on_delete=models.PROTECT, related_name="lines")
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="+")
+    fees = MoneyField(_("fees"))
+    penalty = MoneyField(_("penalty interest"))
+    interest = MoneyField(_("interest"))
+    principal = MoneyField(_("principal"))
+
+    class Meta:
+        verbose_name = _("write-off line")
+        verbose_name_plural = _("write-off lines")
+        ordering = ["write_off_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fees__gte=0, penalty__gte=0, interest__gte=0, principal__gte=0),
+                name="write_off_line_parts_gte_0",
+            ),
+            models.UniqueConstraint(fields=["write_off", "installment"], name="write_off_line_once_per_bill"),
+        ]
+
+    @property
+    def total(self) -> Decimal:
+        return self.fees + self.penalty + self.interest + self.principal

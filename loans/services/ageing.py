@@ -42,19 +42,17 @@ def _not_aged(business_date: dt.date, prefix: str = "") -> Q:
 
 
 def loans_due_for_ageing(*, business_date: dt.date) -> list[int]:
-    """Ids of active loans with an unpaid bill whose date has come, not yet aged for this date.
+    """Ids of loans with an unpaid bill whose date has come, in id order.
 
-    Reads the partial index of open bills by due date: a current loan with nothing due costs
-    nothing, whatever the size of the book. A loan already aged for this date (or a later one)
-    is left out, which is what makes a re-run or a resumed run skip it.
+    Read from the partial index of open bills by due date and loan alone: a current loan with
+    nothing due costs nothing, whatever the size of the book. Whether a loan is still active and
+    not yet aged for this date is checked when its chunk locks it, which is what makes a re-run
+    or a resumed run skip the loans already done.
     """
-    return list(
-        Installment.objects.filter(status__in=OPEN_BILLS, due_date__lte=business_date, loan__status=LoanStatus.ACTIVE)
-        .filter(_not_aged(business_date, "loan__"))
-        .order_by("loan_id")
+    return sorted(set(
+        Installment.objects.filter(status__in=OPEN_BILLS, due_date__lte=business_date)
         .values_list("loan_id", flat=True)
-        .distinct()
-    )
+    ))
 
 
 @dataclass

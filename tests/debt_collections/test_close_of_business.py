@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.utils import translation
 
 from debt_collections import close_of_business as cob
 from debt_collections.models import (
@@ -42,6 +43,13 @@ from tests.debt_collections.cob_helpers import BUSINESS_DATE, make_borrower, mak
 pytestmark = pytest.mark.django_db
 
 D = BUSINESS_DATE
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Refusals are read in English here (Chinese is the site's default)."""
+    with translation.override("en"):
+        yield
 
 
 def close(day: dt.date = D, chunk_size: int = 3) -> CloseOfBusinessRun | None:
