@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_it_updates_each_row_with_its_own_values_and_leaves_the_others(alices_loan):
     bills = list(Installment.objects.filter(loan=alices_loan).order_by("number"))
-    rows = [["overdue", dt.date(2026, 2, 19), None, Decimal("12.34"), bills[0].pk],
+    rows: list[list[Any]] = [["overdue", dt.date(2026, 2, 19), None, Decimal("12.34"), bills[0].pk],
             ["due", None, dt.date(2026, 3, 1), Decimal("0.01"), bills[1].pk]]
     assert bulk_update_rows(Installment, ["status", "overdue_since", "settled_on", "penalty_due"], rows) == 2
     first, second, third = (Installment.objects.get(pk=b.pk) for b in bills[:3])
