@@ -8,43 +8,17 @@ result and is refused.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from debt_collections import services
 from debt_collections.models import HardshipOffer, HardshipRequest, HardshipStatus, OfferStatus
 from portal.errors import NotAllowed
 from portal.models import AuditEvent
+from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-JOIN_TIMEOUT = 60
-
-
-def run_together(count: int, work: Any) -> list[Any]:
-    barrier = threading.Barrier(count)
-    outcomes: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=JOIN_TIMEOUT)
-            outcomes[index] = work(index)
-        except BaseException as error:  # noqa: BLE001 - handed back to the test
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck"
-    return outcomes
 
 
 def test_two_simultaneous_accepts_accept_once(alice, decider):

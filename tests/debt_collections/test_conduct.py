@@ -7,13 +7,11 @@ the clock says when the tests run.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 from django.utils import translation
 
 from debt_collections import conduct, services
@@ -22,6 +20,7 @@ from debt_collections.models import Case, ContactLog, ContactParty
 from portal.errors import DomainError, NotAllowed
 
 from .factories import emergency_contact, local, make_case, yesterday
+from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -288,31 +287,6 @@ def test_english_disclosure_words_match_whole_words_only():
 
 
 # --- two agents at once ---------------------------------------------------------------------------
-
-
-JOIN_TIMEOUT = 60
-
-
-def run_together(count: int, work: Any) -> list[Any]:
-    barrier = threading.Barrier(count)
-    outcomes: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=JOIN_TIMEOUT)
-            outcomes[index] = work(index)
-        except BaseException as error:  # noqa: BLE001 - handed back to the test
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck"
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,12 +8,9 @@ SQLite the IMMEDIATE transactions do. The unique constraint keeps one seat per b
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from education import services
@@ -21,32 +18,9 @@ from education.models import LectureRegistration
 from education.services import LectureFull
 from loans import services as loan_services
 from portal.models import AuditEvent
+from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-JOIN_TIMEOUT = 60
-
-
-def run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(count)
-    outcomes: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=JOIN_TIMEOUT)
-            outcomes[index] = work(index)
-        except BaseException as error:  # noqa: BLE001 - handed back to the test
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return outcomes
 
 
 def lecture(capacity: int) -> Any:

@@ -9,13 +9,10 @@ on PostgreSQL the loan's row lock does (scripts/with-postgres.sh runs this file 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from loans import services
 from loans.allocation import payoff_quote
@@ -33,36 +30,12 @@ from loans.models import (
 )
 from portal.errors import IdempotencyKeyReused, NotAllowed
 from portal.models import AuditEvent
+from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ZERO = Decimal("0.00")
 PAY_DAY = dt.date(2026, 2, 1)  # before the first due date: nothing overdue, nothing accrues
-JOIN_TIMEOUT = 60
-
-
-def run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run work(0) … work(count-1) on threads released together; return each result or the
-    exception it raised."""
-    barrier = threading.Barrier(count)
-    outcomes: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=JOIN_TIMEOUT)
-            outcomes[index] = work(index)
-        except BaseException as error:  # noqa: BLE001 - handed back to the test
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,), name=f"payer-{i}") for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return outcomes
 
 
 def post(loan: Loan, amount: str, key: str) -> services.PaymentResult:
