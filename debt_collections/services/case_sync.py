@@ -186,6 +186,9 @@ def promises_check(*, promise_ids: Sequence[int], business_date: dt.date) -> Cou
     paid_since_start = Coalesce(
         Sum("loan__payments__amount", filter=Q(loan__payments__status=PaymentStatus.POSTED)), Decimal(0)
     )
+    # Cases before their promises, as promise_record and the restructuring services lock them.
+    case_ids = set(PromiseToPay.objects.filter(pk__in=promise_ids).values_list("case_id", flat=True))
+    cases = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk")}
     promises = list(
         PromiseToPay.objects.select_for_update(of=("self",))
         .filter(pk__in=promise_ids, status=PromiseStatus.PENDING)
@@ -196,7 +199,6 @@ def promises_check(*, promise_ids: Sequence[int], business_date: dt.date) -> Cou
         .annotate(paid=paid_since_start)
         .values_list("pk", "paid")
     )
-    cases = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in={p.case_id for p in promises}).order_by("pk")}
     promise_rows: list[list[Any]] = []
     case_rows: list[list[Any]] = []
     events: list[LoanEvent] = []
