@@ -253,3 +253,7 @@ from . import admin_runs  # noqa: E402,F401  (registers the close-of-business ru
 from . import admin_cases  # noqa: E402,F401  (case work: queues, case page, calls)
 
 from . import admin_alerts  # noqa: E402,F401  (registers alerts and the inbox)
+
+from . import admin_restructuring  # noqa: E402,F401  (restructuring: queue, approval page, propose)
+
+from . import admin_legal  # noqa: E402,F401  (legal escalation and write-off: queues, assessments, actions, approvals)

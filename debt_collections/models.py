@@ -340,6 +340,8 @@ class Case(models.Model):
     close_reason = models.CharField(_("close reason"), max_length=200, blank=True)
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Set when a restructuring is applied: until then the borrower is watched on the new plan.
+    watch_until = models.DateField(_("watched until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("collection case")
@@ -664,3 +666,671 @@ class CloseOfBusinessRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.business_date} ({self.get_status_display()})"
+
+
+# --- Restructuring -----------------------------------------------------------------------------
+
+from django.core.serializers.json import DjangoJSONEncoder  # noqa: E402
+
+from portal.append_only import AppendOnlyModel  # noqa: E402
+
+
+class RestructuringKind(models.TextChoices):
+    TERM_EXTENSION = "term_extension", _("Term extension")
+    INSTALMENT_PLAN = "instalment_plan", _("Instalment plan for the overdue amount")
+    WAIVER = "waiver", _("Interest or penalty waiver")
+    GRACE_PERIOD = "grace_period", _("Grace period (payment holiday)")
+
+
+class RestructuringSource(models.TextChoices):
+    AGENT = "agent", _("Proposed by an agent")
+    BORROWER = "borrower", _("Asked for by the borrower (hardship request)")
+
+
+class RestructuringStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    OFFERED = "offered", _("Offered to the borrower")
+    ACCEPTED = "accepted", _("Accepted by the borrower")
+    DECLINED = "declined", _("Declined by the borrower")
+    EXPIRED = "expired", _("Offer expired")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    APPLIED = "applied", _("Applied to the loan")
+
+
+# Proposals that still hold the loan: at most one of these per loan at a time.
+RESTRUCTURING_OPEN_STATUSES = (
+    RestructuringStatus.PROPOSED,
+    RestructuringStatus.APPROVED,
+    RestructuringStatus.OFFERED,
+    RestructuringStatus.ACCEPTED,
+)
+
+
+class RestructuringProposal(models.Model):
+    """A proposed change of a loan's schedule, approved by a second person (maker-checker).
+
+    The plan (current and proposed schedules, totals, the fingerprint of the bills it was
+    computed from) is a snapshot made by `loans.restructuring`; applying it goes through
+    `loans.services.loan_restructure`. Every status change is a `RestructuringTransition` row.
+    """
+
+    # Which status may follow which; `services.restructuring` refuses anything else.
+    # approved → offered is for an agent's proposal, approved → applied for the borrower's own.
+    TRANSITIONS: ClassVar[dict[str, set[str]]] = {
+        RestructuringStatus.PROPOSED: {RestructuringStatus.APPROVED, RestructuringStatus.REJECTED},
+        RestructuringStatus.APPROVED: {RestructuringStatus.OFFERED, RestructuringStatus.APPLIED},
+        RestructuringStatus.OFFERED: {
+            RestructuringStatus.ACCEPTED,
+            RestructuringStatus.DECLINED,
+            RestructuringStatus.EXPIRED,
+            RestructuringStatus.WITHDRAWN,
+        },
+        RestructuringStatus.ACCEPTED: {RestructuringStatus.APPLIED},
+    }
+
+    public_id = models.UUIDField(_("public id"), unique=True, default=uuid.uuid4, editable=False)
+    loan = models.ForeignKey(
+        Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="restructuring_proposals"
+    )
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="restructuring_proposals",
+    )
+    hardship_request = models.ForeignKey(
+        HardshipRequest, verbose_name=_("hardship request"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="restructuring_proposals",
+    )
+    source = models.CharField(_("source"), max_length=10, choices=RestructuringSource.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=RestructuringKind.choices)
+    # What the proposer chose (months, parts, shares...), as loans.restructuring reads it.
+    parameters = models.JSONField(_("parameters"), default=dict)
+    # The computed plan: both schedules, totals, waivers, the bills' fingerprint (read-only).
+    plan = models.JSONField(_("plan"), default=dict)
+    fingerprint = models.CharField(_("fingerprint of the bills"), max_length=64)
+    as_of = models.DateField(_("computed on (business date)"))
+    # Waived and forgone amounts over what the current schedule asks for, 0–1.
+    waiver_share = models.DecimalField(_("waiver share"), max_digits=7, decimal_places=6, default=0)
+    reason = models.TextField(_("reason"), max_length=2000)
+    status = models.CharField(
+        _("status"), max_length=10, choices=RestructuringStatus.choices,
+        default=RestructuringStatus.PROPOSED,
+    )
+    needs_second_approval = models.BooleanField(_("needs a second approver"), default=False)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    decided_at = models.DateTimeField(_("approved or rejected at"), null=True, blank=True)
+    offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
+    offer_expires_at = models.DateTimeField(_("offer expires at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered by the borrower at"), null=True, blank=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    applied_on = models.DateField(_("applied on (business date)"), null=True, blank=True)
+    watch_until = models.DateField(_("watched until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("restructuring proposal")
+        verbose_name_plural = _("restructuring proposals")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("approve_restructuring", _("Can approve or reject restructuring proposals")),
+        ]
+        constraints = [
+            choices_constraint("restructuring_status_valid", "status", RestructuringStatus),
+            choices_constraint("restructuring_source_valid", "source", RestructuringSource),
+            choices_constraint("restructuring_kind_valid", "kind", RestructuringKind),
+            # One proposal in progress per loan, whatever races happen.
+            models.UniqueConstraint(
+                fields=["loan"],
+                condition=Q(status__in=[s.value for s in RESTRUCTURING_OPEN_STATUSES]),
+                name="restructuring_one_open_per_loan",
+            ),
+            # An agent proposes on a case; a borrower's proposal answers their hardship request.
+            models.CheckConstraint(
+                condition=Q(source="agent", case__isnull=False)
+                | Q(source="borrower", hardship_request__isnull=False),
+                name="restructuring_source_has_origin",
+            ),
+            # The borrower asked for it: it is applied on approval, never offered back to them.
+            models.CheckConstraint(
+                condition=Q(source="agent")
+                | ~Q(status__in=["offered", "accepted", "declined", "expired", "withdrawn"]),
+                name="restructuring_borrower_source_not_offered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["offered", "accepted", "declined", "expired", "withdrawn"])
+                | Q(offer_expires_at__isnull=False, offered_at__isnull=False),
+                name="restructuring_offer_has_dates",
+            ),
+            # An agent's plan is applied only after the borrower accepted it.
+            models.CheckConstraint(
+                condition=~Q(status="applied", source="agent") | Q(answered_at__isnull=False),
+                name="restructuring_agent_plan_applied_after_acceptance",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="applied")
+                | Q(applied_at__isnull=False, applied_on__isnull=False, watch_until__isnull=False),
+                name="restructuring_applied_has_dates",
+            ),
+            models.CheckConstraint(
+                condition=Q(waiver_share__gte=0, waiver_share__lte=1),
+                name="restructuring_waiver_share_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="restructuring_queue_idx"),
+            models.Index(fields=["loan", "applied_on"], name="restructuring_applied_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} ({self.get_status_display()})"
+
+    @property
+    def is_offer_open(self) -> bool:
+        return (
+            self.status == RestructuringStatus.OFFERED
+            and self.offer_expires_at is not None
+            and self.offer_expires_at > timezone.now()
+        )
+
+
+class ApprovalDecision(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+
+
+class RestructuringApproval(models.Model):
+    """One checker's decision on a proposal: at most one per person and proposal."""
+
+    proposal = models.ForeignKey(
+        RestructuringProposal, verbose_name=_("proposal"), on_delete=models.PROTECT,
+        related_name="approvals",
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decision = models.CharField(_("decision"), max_length=8, choices=ApprovalDecision.choices)
+    comment = models.TextField(_("comment"), max_length=1000, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("restructuring approval")
+        verbose_name_plural = _("restructuring approvals")
+        ordering = ["proposal_id", "at", "id"]
+        constraints = [
+            choices_constraint("restructuring_approval_decision_valid", "decision", ApprovalDecision),
+            models.UniqueConstraint(
+                fields=["proposal", "approver"], name="restructuring_one_decision_per_approver"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.proposal_id} {self.decision} by {self.approver_id}"
+
+
+class RestructuringTransition(AppendOnlyModel):
+    """Every status change of a proposal, kept for ever (never updated or deleted)."""
+
+    proposal = models.ForeignKey(
+        RestructuringProposal, verbose_name=_("proposal"), on_delete=models.PROTECT,
+        related_name="transitions",
+    )
+    from_status = models.CharField(
+        _("from"), max_length=10, choices=RestructuringStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=10, choices=RestructuringStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+    details = models.JSONField(_("details"), default=dict, encoder=DjangoJSONEncoder)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("restructuring transition")
+        verbose_name_plural = _("restructuring transitions")
+        ordering = ["proposal_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_status__in=["", *RestructuringStatus.values]),
+                name="restructuring_transition_from_valid",
+            ),
+            choices_constraint("restructuring_transition_to_valid", "to_status", RestructuringStatus),
+            models.CheckConstraint(
+                condition=~Q(from_status=F("to_status")), name="restructuring_transition_moves"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.proposal_id} {self.from_status or '∅'} → {self.to_status}"
+
+
+# --- Legal and write-off -------------------------------------------------------------------------
+# Legal escalation (60+ days, repeated failed contact): an assessment, a decision by someone
+# else, then a legal action with its hearings, judgment, enforcement measures and recoveries.
+# Write-off (180+ days): a proposal, approved by a supervisor who did not make it; the books are
+# loans.services.write_off's. The services are debt_collections.services.legal and .write_off.
+
+from decimal import Decimal  # noqa: E402
+
+from loans.models import Payment, WriteOff  # noqa: E402
+
+
+class EnforcementDifficulty(models.TextChoices):
+    """How hard a judgment would be to enforce; each level discounts the expected recovery by a
+    setting (PORTAL_LEGAL_ENFORCEMENT_DISCOUNTS)."""
+
+    LOW = "low", _("Low (assets known and reachable)")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High (assets hidden or out of reach)")
+
+
+class LegalRecommendation(models.TextChoices):
+    GO = "go", _("Go: take legal action")
+    NO_GO = "no_go", _("No-go: not worth the cost")
+    RESTRUCTURE = "restructure", _("No legal action: the borrower is in hardship, offer a restructuring")
+
+
+class LegalAssessmentStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for a decision")
+    GO = "go", _("Decided: go")
+    NO_GO = "no_go", _("Decided: no-go")
+
+
+# The classifications an assessment may record: the assessor must have found out which it is.
+ASSESSED_CLASSIFICATIONS = (CaseClassification.HARDSHIP, CaseClassification.WILFUL)
+
+
+class LegalAssessment(models.Model):
+    """Is legal action worth it for this case? Recorded by one person, decided by another.
+
+    The recommendation is computed when recorded (`debt_collections.legal.recommend`) and kept
+    with the figures it came from, including the settings then in force.
+    """
+
+    TRANSITIONS: ClassVar[dict[str, set[str]]] = {
+        LegalAssessmentStatus.PENDING: {LegalAssessmentStatus.GO, LegalAssessmentStatus.NO_GO},
+    }
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="legal_assessments")
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="legal_assessments")
+    status = models.CharField(
+        _("status"), max_length=8, choices=LegalAssessmentStatus.choices, default=LegalAssessmentStatus.PENDING
+    )
+    win_probability = models.DecimalField(
+        _("probability of winning"), max_digits=5, decimal_places=4, help_text=_("0 to 1: 0.7 = 70 %.")
+    )
+    enforcement_difficulty = models.CharField(
+        _("enforcement difficulty"), max_length=8, choices=EnforcementDifficulty.choices
+    )
+    has_bank_accounts = models.BooleanField(_("bank accounts known"), default=False)
+    has_property = models.BooleanField(_("property known"), default=False)
+    has_income = models.BooleanField(_("regular income known"), default=False)
+    assets_note = models.TextField(_("what is known of the assets"), max_length=2000, blank=True)
+    expected_recovery = MoneyField(_("expected recovery"))
+    expected_cost = MoneyField(_("expected cost"))
+    classification = models.CharField(_("classification"), max_length=10, choices=CaseClassification.choices)
+    # Computed when recorded, with the settings of that moment.
+    difficulty_discount = models.DecimalField(_("enforcement discount"), max_digits=5, decimal_places=4)
+    expected_net_recovery = MoneyField(_("expected net recovery"))
+    min_net_recovery = MoneyField(_("minimum net recovery for legal action"))
+    recommendation = models.CharField(_("recommendation"), max_length=12, choices=LegalRecommendation.choices)
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    # The case as it was when assessed.
+    days_past_due = models.PositiveIntegerField(_("days past due"))
+    outstanding_amount = MoneyField(_("outstanding balance"))
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assessed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("assessed at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_comment = models.TextField(_("decision comment"), max_length=1000, blank=True)
+
+    class Meta:
+        verbose_name = _("legal assessment")
+        verbose_name_plural = _("legal assessments")
+        ordering = ["-created_at", "-id"]
+        permissions = [("decide_legal", _("Can decide go or no-go on legal assessments"))]
+        constraints = [
+            choices_constraint("legal_assessment_status_valid", "status", LegalAssessmentStatus),
+            choices_constraint("legal_assessment_difficulty_valid", "enforcement_difficulty", EnforcementDifficulty),
+            choices_constraint("legal_assessment_recommendation_valid", "recommendation", LegalRecommendation),
+            models.CheckConstraint(
+                condition=Q(classification__in=[c.value for c in ASSESSED_CLASSIFICATIONS]),
+                name="legal_assessment_classification_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(win_probability__gte=0, win_probability__lte=1, difficulty_discount__gte=0,
+                            difficulty_discount__lte=1),
+                name="legal_assessment_fractions_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(expected_recovery__gte=0, expected_cost__gte=0, min_net_recovery__gte=0),
+                name="legal_assessment_amounts_gte_0",
+            ),
+            # One assessment waiting for a decision per case, whatever races happen.
+            models.UniqueConstraint(fields=["case"], condition=Q(status="pending"), name="legal_one_pending_assessment_per_case"),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="legal_assessment_decided_fields_match_status",
+            ),
+            # Maker-checker, in the database too: nobody decides their own assessment.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("assessed_by")),
+                name="legal_assessment_decided_by_another",
+            ),
+            # Never "go" for a borrower in hardship.
+            models.CheckConstraint(
+                condition=~Q(status="go", classification="hardship"), name="legal_assessment_no_go_in_hardship"
+            ),
+        ]
+        indexes = [models.Index(fields=["case", "-created_at"], name="legal_assessment_case_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} case #{self.case_id} ({self.get_status_display()})"
+
+    @property
+    def assets_labels(self) -> list[str]:
+        flags = [
+            (self.has_bank_accounts, _("bank accounts")),
+            (self.has_property, _("property")),
+            (self.has_income, _("income")),
+        ]
+        return [str(label) for present, label in flags if present]
+
+
+class LegalActionStatus(models.TextChoices):
+    OPEN = "open", _("In progress")
+    JUDGED = "judged", _("Judgment given")
+
+
+class JudgmentOutcome(models.TextChoices):
+    WON = "won", _("Won")
+    PARTLY_WON = "partly_won", _("Partly won")
+    LOST = "lost", _("Lost")
+    MEDIATED = "mediated", _("Settled by court mediation")
+
+
+class LegalAction(models.Model):
+    """A lawsuit (诉讼) for one case, opened only after a "go" decision on its assessment."""
+
+    TRANSITIONS: ClassVar[dict[str, set[str]]] = {LegalActionStatus.OPEN: {LegalActionStatus.JUDGED}}
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="legal_actions")
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="legal_actions")
+    assessment = models.OneToOneField(
+        LegalAssessment, verbose_name=_("assessment"), on_delete=models.PROTECT, related_name="action"
+    )
+    status = models.CharField(_("status"), max_length=8, choices=LegalActionStatus.choices, default=LegalActionStatus.OPEN)
+    law_firm = models.CharField(_("law firm"), max_length=120)
+    court = models.CharField(_("court"), max_length=120)
+    # Given by the court when it accepts the case (立案); filed on the filing date.
+    case_number = models.CharField(_("court case number"), max_length=60, blank=True)
+    filing_date = models.DateField(_("filing date"), null=True, blank=True)
+    judgment_date = models.DateField(_("judgment date"), null=True, blank=True)
+    judgment_outcome = models.CharField(_("judgment"), max_length=12, choices=JudgmentOutcome.choices, blank=True)
+    judgment_amount = MoneyField(_("amount awarded"), null=True, blank=True, default=None)
+    judgment_note = models.TextField(_("judgment note"), max_length=2000, blank=True)
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("opened by"), on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("legal action")
+        verbose_name_plural = _("legal actions")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            choices_constraint("legal_action_status_valid", "status", LegalActionStatus),
+            models.CheckConstraint(
+                condition=Q(judgment_outcome__in=["", *JudgmentOutcome.values]), name="legal_action_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", judgment_date__isnull=True, judgment_outcome="")
+                | Q(status="judged", judgment_date__isnull=False, filing_date__isnull=False)
+                & ~Q(judgment_outcome="") & ~Q(case_number=""),
+                name="legal_action_judgment_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(case_number="") | Q(filing_date__isnull=False), name="legal_action_number_has_filing_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(judgment_amount__isnull=True) | Q(judgment_amount__gte=0),
+                name="legal_action_judgment_amount_gte_0",
+            ),
+            models.UniqueConstraint(
+                fields=["court", "case_number"], condition=~Q(case_number=""), name="legal_action_case_number_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.court} {self.case_number or '—'} (case #{self.case_id})"
+
+
+class LegalHearing(models.Model):
+    action = models.ForeignKey(LegalAction, verbose_name=_("legal action"), on_delete=models.PROTECT, related_name="hearings")
+    hearing_date = models.DateField(_("hearing date"))
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("added by"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("hearing")
+        verbose_name_plural = _("hearings")
+        ordering = ["action_id", "hearing_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["action", "hearing_date"], name="legal_hearing_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hearing_date:%Y-%m-%d}"
+
+
+class EnforcementKind(models.TextChoices):
+    ACCOUNT_FREEZE = "account_freeze", _("Bank account freeze")
+    PROPERTY_SEIZURE = "property_seizure", _("Property seizure")
+    INCOME_DEDUCTION = "income_deduction", _("Deduction from income")
+
+
+class EnforcementMeasure(models.Model):
+    """A measure the court ordered (财产保全 before judgment, 强制执行 after)."""
+
+    action = models.ForeignKey(
+        LegalAction, verbose_name=_("legal action"), on_delete=models.PROTECT, related_name="measures"
+    )
+    kind = models.CharField(_("measure"), max_length=20, choices=EnforcementKind.choices)
+    ordered_on = models.DateField(_("ordered on"))
+    amount = MoneyField(_("amount covered"), null=True, blank=True, default=None)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("added by"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("enforcement measure")
+        verbose_name_plural = _("enforcement measures")
+        ordering = ["action_id", "ordered_on", "id"]
+        constraints = [
+            choices_constraint("enforcement_measure_kind_valid", "kind", EnforcementKind),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gt=0), name="enforcement_measure_amount_gt_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.ordered_on:%Y-%m-%d}"
+
+
+class CourtRecovery(models.Model):
+    """Money the court or its enforcement paid over, posted to the loan as a payment with the
+    channel "court" and the idempotency key `court-recovery-<id>` (posted once, however often
+    the post is retried). A recovery is recorded first, so money received is never lost even
+    when posting it is refused."""
+
+    action = models.ForeignKey(
+        LegalAction, verbose_name=_("legal action"), on_delete=models.PROTECT, related_name="recoveries"
+    )
+    measure = models.ForeignKey(
+        EnforcementMeasure, verbose_name=_("from the measure"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="recoveries",
+    )
+    amount = MoneyField(_("amount"), default=None)
+    received_on = models.DateField(_("received on"))
+    # The court's or bank's reference of the transfer: the same reference is the same money.
+    reference = models.CharField(_("transfer reference"), max_length=100)
+    payment = models.OneToOneField(
+        Payment, verbose_name=_("payment"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="court_recovery",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("court recovery")
+        verbose_name_plural = _("court recoveries")
+        ordering = ["action_id", "received_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="court_recovery_amount_gt_0"),
+            models.CheckConstraint(condition=~Q(reference=""), name="court_recovery_reference_given"),
+            models.UniqueConstraint(fields=["action", "reference"], name="court_recovery_reference_once"),
+            models.CheckConstraint(
+                condition=Q(payment__isnull=True, posted_at__isnull=True)
+                | Q(payment__isnull=False, posted_at__isnull=False),
+                name="court_recovery_posted_fields_match",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"¥{self.amount} {self.received_on:%Y-%m-%d} ({self.reference})"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"court-recovery-{self.pk}"
+
+
+class WriteOffStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Waiting for approval")
+    APPROVED = "approved", _("Approved: written off")
+    REJECTED = "rejected", _("Rejected")
+
+
+class WriteOffProposal(models.Model):
+    """A proposal to write a loan off to bad debt (呆账), decided by a supervisor who did not make it.
+
+    The amounts are a snapshot of what the write-off would book on the day it was proposed
+    (`loans.services.write_off_quote`); approval books what is owed on the day of approval.
+    """
+
+    TRANSITIONS: ClassVar[dict[str, set[str]]] = {
+        WriteOffStatus.PROPOSED: {WriteOffStatus.APPROVED, WriteOffStatus.REJECTED},
+    }
+
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="write_off_proposals")
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="write_off_proposals")
+    reason = models.TextField(_("reason"), max_length=2000)
+    as_of = models.DateField(_("amounts as of"))
+    days_past_due = models.PositiveIntegerField(_("days past due"))
+    principal = MoneyField(_("principal"))
+    interest = MoneyField(_("interest"))
+    penalty = MoneyField(_("penalty interest"))
+    fees = MoneyField(_("fees"))
+    later_interest_cancelled = MoneyField(_("interest of later periods cancelled"))
+    status = models.CharField(_("status"), max_length=10, choices=WriteOffStatus.choices, default=WriteOffStatus.PROPOSED)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    comment = models.TextField(_("comment"), max_length=1000, blank=True)
+    write_off = models.OneToOneField(
+        WriteOff, verbose_name=_("write-off"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="proposal",
+    )
+
+    class Meta:
+        verbose_name = _("write-off proposal")
+        verbose_name_plural = _("write-off proposals")
+        ordering = ["-created_at", "-id"]
+        permissions = [("approve_write_off", _("Can approve or reject write-off proposals"))]
+        constraints = [
+            choices_constraint("write_off_proposal_status_valid", "status", WriteOffStatus),
+            # At most one proposal waiting per loan, and one approved: whatever races happen.
+            models.UniqueConstraint(
+                fields=["loan"], condition=Q(status="proposed"), name="write_off_one_open_proposal_per_loan"
+            ),
+            models.UniqueConstraint(
+                fields=["loan"], condition=Q(status="approved"), name="write_off_one_approved_proposal_per_loan"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="proposed", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(status="proposed") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="write_off_proposal_decided_fields_match_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                name="write_off_proposal_decided_by_another",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="approved", write_off__isnull=False) | (~Q(status="approved") & Q(write_off__isnull=True)),
+                name="write_off_proposal_approved_has_write_off",
+            ),
+            models.CheckConstraint(
+                condition=Q(principal__gte=0, interest__gte=0, penalty__gte=0, fees__gte=0, later_interest_cancelled__gte=0),
+                name="write_off_proposal_amounts_gte_0",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="write_off_proposal_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.loan} ({self.get_status_display()})"
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest + self.penalty + self.fees
+
+
+class WriteOffTransition(AppendOnlyModel):
+    """Every status change of a write-off proposal, kept for ever (never updated or deleted)."""
+
+    proposal = models.ForeignKey(
+        WriteOffProposal, verbose_name=_("proposal"), on_delete=models.PROTECT, related_name="transitions"
+    )
+    from_status = models.CharField(_("from"), max_length=10, choices=WriteOffStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=10, choices=WriteOffStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=2000, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("write-off proposal transition")
+        verbose_name_plural = _("write-off proposal transitions")
+        ordering = ["proposal_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_status__in=["", *WriteOffStatus.values]), name="write_off_transition_from_valid"
+            ),
+            choices_constraint("write_off_transition_to_valid", "to_status", WriteOffStatus),
+            models.CheckConstraint(condition=~Q(from_status=F("to_status")), name="write_off_transition_moves"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.proposal_id} {self.from_status or '∅'} → {self.to_status}"

@@ -31,3 +31,11 @@ def check_calendar() -> bool:
 def expire_hardship_offers() -> int:
     """Hourly: offers past their time expire, and the request goes back to review."""
     return hardship_offers_expire_due()
+
+
+def expire_restructuring_offers() -> int:
+    """Hourly (schedule "expire-restructuring-offers"): unanswered restructuring offers past
+    their time expire."""
+    from .services.restructuring import restructuring_offers_expire_due
+
+    return restructuring_offers_expire_due()

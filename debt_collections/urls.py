@@ -32,3 +32,24 @@ urlpatterns = [
         name="hardship-evidence",
     ),
 ]
+
+from . import views_restructuring  # noqa: E402
+
+urlpatterns += [
+    path("my/restructuring/", views_restructuring.restructuring_list, name="restructuring-list"),
+    path(
+        "my/restructuring/<uuid:public_id>/",
+        views_restructuring.restructuring_detail,
+        name="restructuring-detail",
+    ),
+    path(
+        "my/restructuring/<uuid:public_id>/accept/",
+        views_restructuring.restructuring_accept,
+        name="restructuring-accept",
+    ),
+    path(
+        "my/restructuring/<uuid:public_id>/decline/",
+        views_restructuring.restructuring_decline,
+        name="restructuring-decline",
+    ),
+]

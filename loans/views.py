@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from education.selectors import reader_language, recommended_articles
+from notices.models import Notice
+from notices.selectors import notices_for_borrower
 from portal.access import borrower_required
 from portal.calendar import business_today
 from portal.models import SmsMessage
+from reporting.selectors import loan_credit_history
 
 from . import selectors
 from .models import Extension, Loan
@@ -36,12 +42,30 @@ def loan_detail(request: HttpRequest, reference: str) -> HttpResponse:
         )
     except Loan.DoesNotExist:
         raise Http404 from None
-    return render(request, "loans/loan_detail.html", {"s": summary, "loan": summary.loan, "payments": payments})
+    credit = loan_credit_history(loan_id=summary.loan.pk, borrower_id=summary.loan.borrower_id)
+    return render(request, "loans/loan_detail.html", {
+        "s": summary, "loan": summary.loan, "payments": payments, "credit": credit,
+    })
+
+
+MESSAGES_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class MessageItem:
+    """One line of the Messages page: a text message or a printed notice."""
+
+    at: dt.datetime
+    sms: SmsMessage | None = None
+    notice: Notice | None = None
 
 
 @borrower_required
 def messages_list(request: HttpRequest) -> HttpResponse:
-    sms = SmsMessage.objects.filter(recipient=request.borrower.user_id).order_by(  # type: ignore[attr-defined]
-        "-created_at", "-id"
-    )[:200]
-    return render(request, "loans/messages.html", {"sms": sms})
+    """Every text message and printed notice sent to the borrower, newest first (two queries)."""
+    borrower = request.borrower  # type: ignore[attr-defined]
+    sms = SmsMessage.objects.filter(recipient=borrower.user_id).order_by("-created_at", "-id")[:MESSAGES_SHOWN]
+    notices = notices_for_borrower(borrower.pk, limit=MESSAGES_SHOWN)
+    items = [MessageItem(m.created_at, sms=m) for m in sms] + [MessageItem(n.generated_at, notice=n) for n in notices]
+    items.sort(key=lambda item: item.at, reverse=True)
+    return render(request, "loans/messages.html", {"items": items[:MESSAGES_SHOWN]})

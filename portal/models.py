@@ -132,3 +132,8 @@ class CalendarOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {'working' if self.is_working_day else 'holiday'}"
+
+
+# --- API (issue 7): tokens and idempotency records live in portal/api/models.py -----------------
+
+from portal.api.models import ApiToken, IdempotencyRecord, IdempotencyStatus  # noqa: E402,F401

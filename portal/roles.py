@@ -84,6 +84,62 @@ for _role in (AGENT, SUPERVISOR, LEGAL_OFFICER, AUDITOR):
 ROLE_PERMISSIONS[SUPERVISOR] += ["portal.export_auditevent"]  # they read the trail already
 # Supervisors watch the nightly close of business and the stage history it writes.
 ROLE_PERMISSIONS[SUPERVISOR] += ["collections.view_closeofbusinessrun", "loans.view_stagechange", "loans.view_loanevent"]
+# Restructuring (debt_collections.services.restructuring): agents propose, supervisors approve
+# (never their own proposals: the service checks), auditors read.
+_READ_RESTRUCTURING = [
+    "collections.view_restructuringproposal", "collections.view_restructuringapproval",
+    "collections.view_restructuringtransition",
+]
+ROLE_PERMISSIONS[AGENT] += [*_READ_RESTRUCTURING, "collections.add_restructuringproposal"]
+ROLE_PERMISSIONS[SUPERVISOR] += [
+    *_READ_RESTRUCTURING, "collections.change_restructuringproposal", "collections.approve_restructuring",
+]
+ROLE_PERMISSIONS[AUDITOR] += _READ_RESTRUCTURING
+
+# Printed notices (notices): legal officers and supervisors print them and record their
+# delivery; agents and auditors read them and their history.
+_READ_NOTICES = ["notices.view_notice", "notices.view_noticedeliveryevent", "notices.view_noticebatch"]
+for _role in (AGENT, AUDITOR):
+    ROLE_PERMISSIONS[_role] += _READ_NOTICES
+for _role in (LEGAL_OFFICER, SUPERVISOR):
+    ROLE_PERMISSIONS[_role] += [*_READ_NOTICES, "notices.print_notice"]
+
+# Credit-bureau reporting and monitoring (reporting): supervisors see the dashboard, read the
+# reports, record submissions and correct records; auditors read the reports; agents nothing.
+_READ_CREDIT_REPORTS = [
+    "reporting.view_reportingrun", "reporting.view_creditrecord", "reporting.view_heldbackrecord",
+    "reporting.view_reportfile", "reporting.view_reportfiletransition", "reporting.view_creditnotice",
+    "reporting.view_creditcorrection",
+]
+ROLE_PERMISSIONS[SUPERVISOR] += [
+    *_READ_CREDIT_REPORTS, "reporting.view_dashboard", "reporting.correct_record", "reporting.submit_reportfile",
+]
+ROLE_PERMISSIONS[AUDITOR] += _READ_CREDIT_REPORTS
+
+# Legal escalation and write-off (debt_collections.services.legal / .write_off). Legal officers
+# assess and work legal actions; legal officers and supervisors decide go/no-go (never on their
+# own assessment: the service checks). Agents and supervisors propose write-offs; supervisors
+# approve them (never their own). Agents see whether a case is in legal hands; auditors read all.
+_READ_LEGAL = [
+    "collections.view_legalassessment", "collections.view_legalaction", "collections.view_legalhearing",
+    "collections.view_enforcementmeasure", "collections.view_courtrecovery",
+]
+_READ_WRITE_OFF = ["collections.view_writeoffproposal", "collections.view_writeofftransition", "loans.view_writeoff"]
+ROLE_PERMISSIONS[LEGAL_OFFICER] += [
+    *_READ_LEGAL, "collections.add_legalassessment", "collections.change_legalassessment",
+    "collections.add_legalaction", "collections.change_legalaction", "collections.add_legalhearing",
+    "collections.change_legalhearing", "collections.add_enforcementmeasure", "collections.change_enforcementmeasure",
+    "collections.add_courtrecovery", "collections.change_courtrecovery", "collections.decide_legal",
+]
+ROLE_PERMISSIONS[SUPERVISOR] += [
+    *_READ_LEGAL, *_READ_WRITE_OFF, "collections.decide_legal", "collections.add_writeoffproposal",
+    "collections.approve_write_off",
+]
+ROLE_PERMISSIONS[AGENT] += [
+    "collections.view_legalassessment", "collections.view_legalaction", *_READ_WRITE_OFF,
+    "collections.add_writeoffproposal",
+]
+ROLE_PERMISSIONS[AUDITOR] += [*_READ_LEGAL, *_READ_WRITE_OFF]
 
 
 def sync_roles(**kwargs: Any) -> None:

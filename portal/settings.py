@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "portal.apps.PortalConfig",
     "loans.apps.LoansConfig",
     "debt_collections.apps.CollectionsConfig",
+    "reporting.apps.ReportingConfig",
+    "notices.apps.NoticesConfig",
     "education.apps.EducationConfig",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -178,12 +180,83 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
 )
 
-# --- REST framework -------------------------------------------------------------------------
+# --- REST framework: the API under /api/ (issue 7; portal/api/) ------------------------------
+# >>> API settings block: one block, kept together. <<<
+
+INSTALLED_APPS += ["django_filters", "drf_spectacular", "drf_spectacular_sidecar"]
 
 REST_FRAMEWORK = {
+    # Apps send "Authorization: Bearer <token>"; the browser uses its session (with CSRF).
+    # Bearer first, so that a request without credentials gets 401 with WWW-Authenticate.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
+    # Throttles are set per view (sign-in, money); their rates are these settings.
+    "DEFAULT_THROTTLE_RATES": {
+        "sign_in": env_str("PORTAL_API_RATE_SIGN_IN", "10/min"),
+        "money": env_str("PORTAL_API_RATE_MONEY", "30/min"),
+    },
+    # Client addresses for the throttles: REMOTE_ADDR, unless this many proxies in front of the
+    # site set X-Forwarded-For (never trusted by default: a client could write any address).
+    "NUM_PROXIES": env_int("PORTAL_API_NUM_PROXIES", 0, minimum=0),
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Throttle counts: per process in memory on one machine; shared in Redis when REDIS_URL is set.
+PORTAL_API_THROTTLE_CACHE = "api-throttle"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    PORTAL_API_THROTTLE_CACHE: (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("REDIS_URL", "")}
+        if env_str("REDIS_URL", "")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"}
+    ),
+}
+# Idempotency-Key records are kept this long (the draft and Stripe: at least 24 hours); a claim
+# older than the lease belongs to a request that died and may be taken over.
+PORTAL_API_IDEMPOTENCY_HOURS = env_int("PORTAL_API_IDEMPOTENCY_HOURS", 24, minimum=24)
+PORTAL_API_IDEMPOTENCY_LEASE_SECONDS = env_int("PORTAL_API_IDEMPOTENCY_LEASE_SECONDS", 120, minimum=10)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Overdue-loan portal API",
+    "DESCRIPTION": (
+        "Borrowers' loans, repayments, extension, hardship help and learning; staff case work "
+        "and alerts. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}, the message in the "
+        "user's language. Sign in with POST /api/v1/auth/tokens/ and send `Authorization: Bearer <key>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from this site's static files (drf-spectacular-sidecar), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One name per choice set (the same word means different sets in different tables).
+    "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": "loans.models.Language",
+        "InstallmentStatusEnum": "loans.models.InstallmentStatus",
+        "PaymentStatusEnum": "loans.models.PaymentStatus",
+        "PaymentChannelEnum": "loans.models.Channel",
+        "IntentStatusEnum": "loans.models.IntentStatus",
+        "HardshipStatusEnum": "debt_collections.models.HardshipStatus",
+        "HelpKindEnum": "debt_collections.models.HelpKind",
+        "OfferStatusEnum": "debt_collections.models.OfferStatus",
+        "CaseStatusEnum": "debt_collections.models.CaseStatus",
+        "PromiseStatusEnum": "debt_collections.models.PromiseStatus",
+        "ContactChannelEnum": "debt_collections.models.ContactChannel",
+        "AlertKindEnum": "debt_collections.models.AlertKind",
+        "RegistrationStatusEnum": "education.models.RegistrationStatus",
+    },
+}
+# >>> end of the API settings block <<<
 
 # --- django-q2 ------------------------------------------------------------------------------
 
@@ -311,11 +384,84 @@ PORTAL_ALERT_REMINDER_STAGE = env_bool("PORTAL_ALERT_REMINDER_STAGE", False)
 # How often the admin's alert inbox asks for new alerts, in seconds.
 PORTAL_ALERT_POLL_SECONDS = env_int("PORTAL_ALERT_POLL_SECONDS", 15, minimum=1)
 
+# --- Printed notices (notices) -----------------------------------------------------------------
+
+# Who the notices come from: printed in every letterhead and signature (English beside Chinese).
+PORTAL_COMPANY_NAME = env_str("PORTAL_COMPANY_NAME", "示例消费金融有限公司")
+PORTAL_COMPANY_NAME_EN = env_str("PORTAL_COMPANY_NAME_EN", "Example Consumer Finance Co., Ltd.")
+PORTAL_COMPANY_ADDRESS = env_str("PORTAL_COMPANY_ADDRESS", "北京市朝阳区建国路 88 号示例大厦 18 层（邮编 100022）")
+PORTAL_COMPANY_ADDRESS_EN = env_str(
+    "PORTAL_COMPANY_ADDRESS_EN", "18/F, Example Tower, 88 Jianguo Road, Chaoyang District, Beijing 100022"
+)
+# The firm that signs lawyer's letters on the company's instruction.
+PORTAL_LAW_FIRM_NAME = env_str("PORTAL_LAW_FIRM_NAME", "北京示例律师事务所")
+PORTAL_LAW_FIRM_NAME_EN = env_str("PORTAL_LAW_FIRM_NAME_EN", "Beijing Example Law Firm")
+PORTAL_LAW_FIRM_ADDRESS = env_str("PORTAL_LAW_FIRM_ADDRESS", "北京市东城区东长安街 1 号示例中心 9 层")
+PORTAL_LAW_FIRM_ADDRESS_EN = env_str(
+    "PORTAL_LAW_FIRM_ADDRESS_EN", "9/F, Example Centre, 1 East Chang'an Avenue, Dongcheng District, Beijing"
+)
+PORTAL_LAW_FIRM_LAWYER = env_str("PORTAL_LAW_FIRM_LAWYER", "张明")
+PORTAL_LAW_FIRM_PHONE = env_str("PORTAL_LAW_FIRM_PHONE", "010-6500 0000")
+# Days the borrower is given to pay or get in touch (moved to the next working day if needed).
+PORTAL_NOTICE_DEADLINE_DAYS = env_int("PORTAL_NOTICE_DEADLINE_DAYS", 7, minimum=1)
+# Batches: cases per chunk (rendered as one document; progress moves per chunk), cases per batch,
+# seconds one task works before queuing the next for the rest (well under the task timeout), and
+# how long a running batch may stay silent before a new start of its task takes it over (longer
+# than a slice and a chunk).
+PORTAL_NOTICE_BATCH_CHUNK = env_int("PORTAL_NOTICE_BATCH_CHUNK", 25, minimum=1)
+PORTAL_NOTICE_BATCH_MAX = env_int("PORTAL_NOTICE_BATCH_MAX", 2000, minimum=1)
+PORTAL_NOTICE_BATCH_SLICE_SECONDS = env_int("PORTAL_NOTICE_BATCH_SLICE_SECONDS", 120, minimum=0)
+PORTAL_NOTICE_BATCH_STALE_SECONDS = env_int("PORTAL_NOTICE_BATCH_STALE_SECONDS", 300, minimum=1)
+
+# --- Credit-bureau reporting and monitoring (reporting) -----------------------------------------
+
+# The institution code the central bank's credit reference center gave the lender (file headers).
+PORTAL_CREDIT_INSTITUTION_CODE = env_str("PORTAL_CREDIT_INSTITUTION_CODE", "DEMO0000000001")
+# A borrower's first negative status is reported only this many days after they were told.
+PORTAL_CREDIT_NOTICE_DAYS = env_int("PORTAL_CREDIT_NOTICE_DAYS", 7, minimum=0)
+# Monthly run: loans per transaction, and silence after which a running run counts as killed.
+PORTAL_CREDIT_REPORT_CHUNK_SIZE = env_int("PORTAL_CREDIT_REPORT_CHUNK_SIZE", 1000, minimum=1)
+PORTAL_CREDIT_REPORT_STALE_SECONDS = env_int("PORTAL_CREDIT_REPORT_STALE_SECONDS", 900, minimum=0)
+# The monitoring dashboard keeps its live figures (stages, workload) this long; figures that
+# cannot change within the day are kept for the business date.
+PORTAL_DASHBOARD_LIVE_CACHE_SECONDS = env_int("PORTAL_DASHBOARD_LIVE_CACHE_SECONDS", 300, minimum=0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
-    # axes logs every sign-in at INFO; failures and lock-outs are WARNING.
-    "loggers": {"axes": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; failures and lock-outs are WARNING. WeasyPrint logs each
+    # rendering step at INFO (its warnings about unsupported CSS still show).
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }
+
+# --- Restructuring (loans.restructuring, debt_collections.services.restructuring) ---------------
+
+# At most one restructuring applied per loan in this many months.
+PORTAL_RESTRUCTURING_MIN_MONTHS_BETWEEN = env_int("PORTAL_RESTRUCTURING_MIN_MONTHS_BETWEEN", 12, minimum=0)
+# A plan whose waived and forgone amounts exceed this share of what the borrower owes needs a
+# second approver (0.10 = 10 %).
+PORTAL_RESTRUCTURING_MAX_WAIVER_SHARE_SINGLE_APPROVAL = env_decimal(
+    "PORTAL_RESTRUCTURING_MAX_WAIVER_SHARE_SINGLE_APPROVAL", "0.10", places=4, minimum=Decimal(0)
+)
+# After a restructuring is applied, the borrower is watched on the new plan for this many days.
+PORTAL_RESTRUCTURING_WATCH_DAYS = env_int("PORTAL_RESTRUCTURING_WATCH_DAYS", 90, minimum=1)
+# An agent's approved plan waits this many days for the borrower's answer (never past the day
+# before the plan's first new bill).
+PORTAL_RESTRUCTURING_OFFER_DAYS = env_int("PORTAL_RESTRUCTURING_OFFER_DAYS", 7, minimum=1)
+
+# --- Legal escalation and write-off (debt_collections.legal, debt_collections.services.legal) ---
+
+# A legal assessment recommends going to court only when the expected net recovery exceeds this
+# (yuan): win probability × expected recovery × (1 − enforcement discount) − expected cost.
+PORTAL_LEGAL_MIN_NET_RECOVERY = env_decimal("PORTAL_LEGAL_MIN_NET_RECOVERY", "2000", minimum=Decimal(0))
+# Share of the expected recovery lost to the difficulty of enforcing a judgment, per level (0–1).
+PORTAL_LEGAL_ENFORCEMENT_DISCOUNTS = {
+    "low": env_decimal("PORTAL_LEGAL_DISCOUNT_LOW", "0.10", places=4, minimum=Decimal(0)),
+    "medium": env_decimal("PORTAL_LEGAL_DISCOUNT_MEDIUM", "0.30", places=4, minimum=Decimal(0)),
+    "high": env_decimal("PORTAL_LEGAL_DISCOUNT_HIGH", "0.60", places=4, minimum=Decimal(0)),
+}
+for _level, _discount in PORTAL_LEGAL_ENFORCEMENT_DISCOUNTS.items():
+    if _discount > 1:
+        raise ImproperlyConfigured(f"PORTAL_LEGAL_DISCOUNT_{_level.upper()} must be at most 1, got {_discount}")

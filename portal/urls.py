@@ -20,6 +20,11 @@ urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("", include("loans.urls")),
     path("", include("debt_collections.urls")),
+    path("", include("notices.urls")),
     path("", include("education.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("portal.api.urls")),  # the REST API, its schema and docs (issue 7)
 ]
+
+# Errors outside a view answer in the API's JSON shape under /api/, as the site's page elsewhere.
+handler500 = "portal.api.errors.server_error"

@@ -70,3 +70,73 @@ __all__ += [
     "contact_log",
     "promise_record",
 ]
+
+from .restructuring import (  # noqa: E402
+    APPROVE_PERMISSION,
+    PROPOSE_PERMISSION,
+    restructuring_agreement_context,
+    restructuring_apply,
+    restructuring_approve,
+    restructuring_offer_accept,
+    restructuring_offer_decline,
+    restructuring_offer_withdraw,
+    restructuring_offers_expire_due,
+    restructuring_preview,
+    restructuring_propose,
+    restructuring_reject,
+)
+
+__all__ += [
+    "APPROVE_PERMISSION",
+    "PROPOSE_PERMISSION",
+    "restructuring_agreement_context",
+    "restructuring_apply",
+    "restructuring_approve",
+    "restructuring_offer_accept",
+    "restructuring_offer_decline",
+    "restructuring_offer_withdraw",
+    "restructuring_offers_expire_due",
+    "restructuring_preview",
+    "restructuring_propose",
+    "restructuring_reject",
+]
+
+from .legal import (  # noqa: E402
+    ASSESS_PERMISSION,
+    DECIDE_LEGAL_PERMISSION,
+    court_recovery_post,
+    court_recovery_record,
+    enforcement_measure_add,
+    legal_action_filing_record,
+    legal_action_open,
+    legal_assessment_decide,
+    legal_assessment_record,
+    legal_hearing_add,
+    legal_judgment_record,
+)
+from .write_off import (  # noqa: E402
+    WRITE_OFF_APPROVE_PERMISSION,
+    WRITE_OFF_PROPOSE_PERMISSION,
+    write_off_approve,
+    write_off_propose,
+    write_off_reject,
+)
+
+__all__ += [
+    "ASSESS_PERMISSION",
+    "DECIDE_LEGAL_PERMISSION",
+    "court_recovery_post",
+    "court_recovery_record",
+    "enforcement_measure_add",
+    "legal_action_filing_record",
+    "legal_action_open",
+    "legal_assessment_decide",
+    "legal_assessment_record",
+    "legal_hearing_add",
+    "legal_judgment_record",
+    "WRITE_OFF_APPROVE_PERMISSION",
+    "WRITE_OFF_PROPOSE_PERMISSION",
+    "write_off_approve",
+    "write_off_propose",
+    "write_off_reject",
+]

@@ -175,6 +175,11 @@ def contact_log(
     with transaction.atomic():
         case = _lock_case(case_id)
         _require_open(case)
+        if at.astimezone(conduct.borrower_time_zone()).date() < case.opened_on:
+            raise DomainError(
+                _("A contact cannot be dated before its case was opened (%(date)s).")
+                % {"date": case.opened_on.isoformat()}
+            )
         contact: EmergencyContact | None = None
         if emergency_contact_id is not None:  # a third party (checked above)
             contact = EmergencyContact.objects.filter(

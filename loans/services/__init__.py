@@ -34,3 +34,21 @@ __all__ = [
     "payment_intent_cancel", "payment_intent_confirm", "payment_intent_create",
     "payment_intent_fail", "payment_intent_succeed", "payment_post", "payment_reverse", "stage_for",
 ]
+
+from .restructuring import RestructuringResult, StalePlan, ensure_plan_current, loan_restructure  # noqa: E402
+
+__all__ += ["RestructuringResult", "StalePlan", "ensure_plan_current", "loan_restructure"]
+
+from .write_off import (  # noqa: E402
+    WriteOffQuote,
+    WrittenOffSummary,
+    loan_write_off,
+    write_off_days,
+    write_off_quote,
+    written_off_summary,
+)
+
+__all__ += [
+    "WriteOffQuote", "WrittenOffSummary", "loan_write_off", "write_off_days", "write_off_quote",
+    "written_off_summary",
+]

@@ -69,7 +69,12 @@ def _is_past_grace(installment: Installment, grace_days: int, as_of: dt.date) ->
 def _refresh_installment_status(installment: Installment, grace_days: int, as_of: dt.date) -> None:
     if installment.status == InstallmentStatus.SUPERSEDED:
         return
-    if installment.total_outstanding == 0:
+    if installment.total_outstanding == 0 and any(
+        getattr(installment, f"{c}_written_off") for c in COMPONENTS
+    ):
+        installment.status = InstallmentStatus.WRITTEN_OFF  # off the books, not paid
+        installment.settled_on = None
+    elif installment.total_outstanding == 0:
         installment.status = InstallmentStatus.PAID
         installment.settled_on = installment.settled_on or as_of
     elif _is_past_grace(installment, grace_days, as_of):
@@ -104,7 +109,7 @@ def refresh_loan(loan: Loan, installments: list[Installment], as_of: dt.date) ->
 
 _INSTALLMENT_FIELDS = [
     "due_date", "status", "overdue_since", "settled_on",
-    *[f"{c}_{kind}" for c in COMPONENTS for kind in ("due", "paid", "waived")],
+    *[f"{c}_{kind}" for c in COMPONENTS for kind in ("due", "paid", "waived", "written_off")],
 ]
 
 
@@ -368,8 +373,13 @@ def _replay(borrower_id: int, key: str, fingerprint: str) -> Payment | None:
 
 
 def apply_allocations(allocations: list[Allocated], kind: str, sign: int) -> Parts:
-    """Add (sign=1) or take back (sign=-1) allocated parts on the installments' paid or waived columns."""
-    column = "paid" if kind == AllocationKind.PAID else "waived"
+    """Add (sign=1) or take back (sign=-1) allocated parts on the installments' paid or waived
+    columns; a reinstatement (sign=1) takes its parts off the written-off columns."""
+    column = {
+        AllocationKind.PAID: "paid", AllocationKind.WAIVED: "waived", AllocationKind.REINSTATED: "written_off",
+    }[AllocationKind(kind)]
+    if kind == AllocationKind.REINSTATED:
+        sign = -sign
     total = Parts()
     for allocated in allocations:
         for component in COMPONENTS:
@@ -410,6 +420,13 @@ def payment_post(
         replay = _replay(loan.borrower_id, key, fingerprint)
         if replay is not None:
             return PaymentResult(replay, replayed=True)
+        if loan.status == LoanStatus.WRITTEN_OFF:  # a recovery of bad debt: see write_off.py
+            from .write_off import recovery_post_locked
+
+            return recovery_post_locked(
+                locked, value=value, channel=channel, key=key, fingerprint=fingerprint, actor=actor,
+                business_date=business_date, external_reference=external_reference,
+            )
         if loan.status != LoanStatus.ACTIVE:
             raise NotAllowed(_("This loan is %(status)s; it takes no payments.") % {"status": loan.get_status_display()})
         try:
@@ -480,8 +497,16 @@ def payment_reverse(
         if payment.status != PaymentStatus.POSTED:
             raise NotAllowed(_("This payment was already reversed."))
         by_id = {i.pk: i for i in installments}
+        # Bills a restructuring replaced are history: money put back on them would owe nothing.
+        if any(by_id[row.installment_id].status == InstallmentStatus.SUPERSEDED for row in payment.allocations.all()):
+            raise NotAllowed(_(
+                "This payment went to bills that a restructuring has since replaced, so it cannot be "
+                "reversed automatically. Please ask a supervisor to correct the loan."
+            ))
         restored = Parts()
         for row in payment.allocations.all():
+            if row.kind == AllocationKind.REINSTATED:
+                continue  # the reinstatement stands; what the recovery paid is written off again below
             parts = Parts(**{c: getattr(row, c) for c in COMPONENTS})
             restored = restored + apply_allocations([Allocated(by_id[row.installment_id], parts)], row.kind, -1)
         payment.status = PaymentStatus.REVERSED
@@ -492,6 +517,10 @@ def payment_reverse(
             loan=loan, kind=EntryKind.REVERSAL, business_date=business_date, payment=payment,
             memo=reason[:200], **{c: getattr(restored, c) for c in COMPONENTS},
         )
+        if loan.status == LoanStatus.WRITTEN_OFF:  # what the reversal put back is bad debt too
+            from .write_off import write_off_after_reversal
+
+            write_off_after_reversal(locked, payment=payment, business_date=business_date, actor=actor)
         changes = refresh_loan(loan, installments, business_date)
         locked.save()
         LoanEvent.objects.create(

@@ -8,6 +8,7 @@ import hashlib
 import io
 import re
 import secrets
+import uuid
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from portal.audit import audit_record
-from portal.errors import DomainError, InvalidAmount, NotAllowed
+from portal.errors import DomainError, IdempotencyKeyReused, InvalidAmount, NotAllowed
 from portal.models import User
 from portal.money import parse_amount
 
@@ -63,23 +64,12 @@ def _move(intent: PaymentIntent, to: str, *, actor: User | None, action: str, **
     return intent
 
 
-def payment_intent_create(
-    *,
-    borrower_id: int,
-    loan_id: int,
-    option: str,
-    method: str,
-    business_date: dt.date,
-    actor: User | None,
-    custom_amount: str | Decimal | None = None,
-) -> PaymentIntent:
-    """Record what the borrower chose to pay. Amounts of the fixed options are computed here,
-    from today's bills; only a custom amount comes from the borrower."""
-    if option not in RepayOption.values or method not in RepayMethod.values:
-        raise NotAllowed(_("Choose what to pay and how."))
-    loan = Loan.objects.filter(pk=loan_id, borrower_id=borrower_id).first()
-    if loan is None or loan.status != LoanStatus.ACTIVE:
-        raise NotAllowed(_("This loan takes no payments."))
+def repayment_amount(
+    *, loan: Loan, option: str, business_date: dt.date, custom_amount: str | Decimal | None = None
+) -> Decimal:
+    """What one choice of the repay page (or the API) asks for today. Amounts of the fixed
+    options are computed from today's bills; only a custom amount comes from the borrower.
+    Refuses a choice with nothing to pay and anything above the payoff quote."""
     amounts = repay_amounts(loan=loan, as_of=business_date)
     if option == RepayOption.CUSTOM:
         amount = parse_amount(custom_amount if custom_amount is not None else "")
@@ -92,18 +82,75 @@ def payment_intent_create(
             _("¥%(amount)s is more than the ¥%(payoff)s that settles this loan today.")
             % {"amount": amount, "payoff": amounts[RepayOption.PAYOFF]}
         )
+    return amount
+
+
+def _same_choice(
+    intent: PaymentIntent, *, borrower_id: int, loan_id: int, option: str, method: str,
+    custom_amount: str | Decimal | None,
+) -> PaymentIntent:
+    """An intent made earlier under the same public id (a retried API request): the same
+    choice returns it unchanged; anything else is refused and changes nothing."""
+    same = (
+        intent.borrower_id == borrower_id and intent.loan_id == loan_id
+        and intent.option == option and intent.method == method
+    )
+    if same and option == RepayOption.CUSTOM:
+        try:
+            same = parse_amount(custom_amount if custom_amount is not None else "") == intent.amount
+        except DomainError:
+            same = False
+    if not same:
+        raise IdempotencyKeyReused(
+            _("This request key was already used for a different payment; nothing was posted.")
+        )
+    return intent
+
+
+def payment_intent_create(
+    *,
+    borrower_id: int,
+    loan_id: int,
+    option: str,
+    method: str,
+    business_date: dt.date,
+    actor: User | None,
+    custom_amount: str | Decimal | None = None,
+    public_id: uuid.UUID | None = None,
+) -> PaymentIntent:
+    """Record what the borrower chose to pay (amount: `repayment_amount`).
+
+    `public_id`, when given, is the intent's id and so its payment's idempotency key: the API
+    derives it from the request's Idempotency-Key. Asked again with the same id and choice, the
+    existing intent is returned and nothing is written; with another choice it is refused."""
+    if option not in RepayOption.values or method not in RepayMethod.values:
+        raise NotAllowed(_("Choose what to pay and how."))
+    if public_id is not None:
+        earlier = PaymentIntent.objects.filter(public_id=public_id).first()
+        if earlier is not None:
+            return _same_choice(earlier, borrower_id=borrower_id, loan_id=loan_id, option=option,
+                                method=method, custom_amount=custom_amount)
+    loan = Loan.objects.filter(pk=loan_id, borrower_id=borrower_id).first()
+    if loan is None or loan.status != LoanStatus.ACTIVE:
+        raise NotAllowed(_("This loan takes no payments."))
+    amount = repayment_amount(loan=loan, option=option, business_date=business_date, custom_amount=custom_amount)
     for _attempt in range(5):  # a reference code collision is rare; draw again
         try:
             with transaction.atomic():
                 intent = PaymentIntent.objects.create(
                     loan=loan, borrower_id=borrower_id, amount=amount, option=option, method=method,
-                    reference_code=_new_reference_code(),
+                    reference_code=_new_reference_code(), **({"public_id": public_id} if public_id else {}),
                 )
                 audit_record(actor=actor, action="payment_intent.create", target=intent,
                              after={"amount": amount, "option": option, "method": method,
                                     "loan": loan.reference})
                 return intent
         except IntegrityError:
+            if public_id is not None:  # a twin with the same id committed first
+                earlier = PaymentIntent.objects.filter(public_id=public_id).first()
+                if earlier is not None:
+                    return _same_choice(earlier, borrower_id=borrower_id, loan_id=loan_id, option=option,
+                                        method=method, custom_amount=custom_amount)
             continue
     raise RuntimeError("could not draw a unique transfer reference")
 
