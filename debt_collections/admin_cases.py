@@ -27,6 +27,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from notices.admin import print_notices_for_cases
 from portal.admin_tools import ReadOnlyAdminMixin
 from portal.calendar import business_today
 from portal.errors import DomainError
@@ -136,7 +137,7 @@ class CaseAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice over 100,000 cases
     list_per_page = 50
     search_fields = ["=loan__reference"]
-    actions = ["assign_to_me", "assign_to_agent", "assign_automatically"]
+    actions = ["assign_to_me", "assign_to_agent", "assign_automatically", print_notices_for_cases]
 
     # Cases are opened and closed by the close of business and changed by the services only.
     def has_add_permission(self, request: HttpRequest) -> bool:

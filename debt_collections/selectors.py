@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from loans.models import Payment, Stage, StageChange
 from education.selectors import ReadArticle, articles_read_by
 from loans.selectors import LoanSummary, borrower_loans
+from notices.selectors import notice_timeline_text, notices_for_case
 from portal.models import SmsMessage
 
 from .conduct import borrower_time_zone
@@ -203,7 +204,7 @@ def _contact_text(contact: ContactLog) -> str:
 
 
 def case_timeline(case: Case) -> list[TimelineEntry]:
-    """Everything that happened around the case, newest first: eight queries, however long
+    """Everything that happened around the case, newest first: nine queries, however long
     the history."""
     n = TIMELINE_PER_KIND
     zone = borrower_time_zone()
@@ -286,6 +287,9 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
         at = task.done_at or dt.datetime.combine(task.business_date, dt.time.min, tzinfo=zone)
         text = f"{task.rule} · {task.business_date.isoformat()} · {task.get_status_display()}"
         entries.append(TimelineEntry(at, "call_task", _("Call task"), text, _user(task.done_by)))
+    for notice in notices_for_case(case.pk, limit=n):
+        entries.append(TimelineEntry(notice.generated_at, "notice", _("Printed notice"), notice_timeline_text(notice),
+                                     _user(notice.generated_by), notice))
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries
 
