@@ -46,3 +46,12 @@ def test_the_scheduled_close_of_business_closes_yesterday(monkeypatch, product):
     assert tasks.run_close_of_business() == ["2026-06-20"]
     assert CloseOfBusinessRun.objects.get(business_date=dt.date(2026, 6, 20)).status == RunStatus.COMPLETED
     assert tasks.run_close_of_business() == []
+
+
+def test_expired_idempotency_records_are_purged_hourly():
+    purge = importlib.import_module("portal.migrations.0008_api_schedules")
+    Schedule.objects.filter(name=purge.NAME).delete()
+    purge.create_schedule(apps, None)
+    purge.create_schedule(apps, None)
+    schedule = Schedule.objects.get(name=purge.NAME)
+    assert schedule.schedule_type == "H" and callable(import_string(schedule.func))
