@@ -588,3 +588,25 @@ def notice_batch_retry(*, batch_id: int, actor: User) -> NoticeBatch:
         )
         _queue_run(batch_id, "-retry")
     return batch
+
+
+def restructuring_agreement_print(*, proposal_id: int, actor: User | None) -> Notice:
+    """The restructuring agreement of an applied plan, printed from the proposal's own figures
+    (`restructuring_agreement_context`) and archived like every notice."""
+    from debt_collections.models import RestructuringProposal
+    from debt_collections.services.restructuring import restructuring_agreement_context
+
+    proposal = RestructuringProposal.objects.get(pk=proposal_id)
+    context = restructuring_agreement_context(proposal)
+    terms = {
+        "reason": context["reason"],
+        "old_rows": context["current_rows"],
+        "new_rows": context["proposed_rows"],
+        "waived": context["waived"],
+        "agreement_date": context["applied_on"] or context["computed_on"],
+        "effective_date": context["applied_on"] or context["computed_on"],
+        "first_due_date": context["proposed_totals"]["first_due"],
+        "proposal": f"#{proposal.pk}",
+    }
+    return notice_generate(kind=NoticeKind.RESTRUCTURING_AGREEMENT, actor=actor, loan_id=proposal.loan_id,
+                           extra_context=terms)

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_q.tasks import async_task
 
 from loans import services as loan_services
 from loans.allocation import open_installments
@@ -713,6 +714,8 @@ def _apply(
         params={"reference": loan.reference, "date": business_date.isoformat()},
         dedupe_key=f"restructuring-applied:{proposal.pk}",
     )
+    proposal_id = proposal.pk  # the signed terms, printed and archived once the plan has committed
+    transaction.on_commit(lambda: async_task("notices.tasks.print_restructuring_agreement", proposal_id))
 
 
 def _reset_case(
