@@ -66,6 +66,18 @@ def _parts_of(bills: list[Installment]) -> Parts:
     return total
 
 
+def credit_report_date(first_overdue_day: dt.date) -> dt.date:
+    """The month end whose credit-bureau report first shows a loan overdue since this day.
+
+    The borrower is told on the first overdue day (the nightly advance notice, `reporting`), a
+    negative status waits PORTAL_CREDIT_NOTICE_DAYS after that, and the bureau is sent each
+    month's status at its end: the first month end from then on.
+    """
+    reportable = first_overdue_day + dt.timedelta(days=settings.PORTAL_CREDIT_NOTICE_DAYS)
+    following = (reportable.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
 def summarise(loan: Loan, installments: list[Installment], as_of: dt.date) -> LoanSummary:
     """Everything a borrower needs to know about one loan today, from its own rows and dates."""
     live = [i for i in installments if i.status != InstallmentStatus.SUPERSEDED]
@@ -80,14 +92,17 @@ def summarise(loan: Loan, installments: list[Installment], as_of: dt.date) -> Lo
     if overdue_bills:
         first_due = overdue_bills[0].due_date
         thresholds = settings.PORTAL_STAGE_THRESHOLDS
+        report_on = credit_report_date(first_due + grace + dt.timedelta(days=1))
+        if report_on > as_of:
+            milestones.append(Milestone(report_on, "credit_report"))
         for days, what in (
-            (settings.PORTAL_CREDIT_REPORT_DPD, "credit_report"),
             (thresholds["collections"], "collections"),
             (settings.PORTAL_LEGAL_REVIEW_DPD, "legal"),
         ):
             on = first_due + dt.timedelta(days=days)
             if on > as_of:
                 milestones.append(Milestone(on, what))
+        milestones.sort(key=lambda m: m.on)
     return LoanSummary(
         loan=loan, installments=live, as_of=as_of,
         next_bill=(due_bills or upcoming)[0] if (due_bills or upcoming) else None,

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from loans.models import Installment, Loan
-from loans.selectors import summarise
+from loans.selectors import credit_report_date, summarise
 from portal.calendar import day_info, next_working_day
 from portal.errors import DomainError
 from portal.money import CENT, ZERO
@@ -130,7 +130,7 @@ def loan_facts(loan: Loan, installments: Sequence[Installment], as_of: dt.date) 
             "bills": [_bill_row(bill) for bill in summary.overdue_bills],
         },
         "credit_report_on": (
-            (first_due + dt.timedelta(days=settings.PORTAL_CREDIT_REPORT_DPD)).isoformat()
+            credit_report_date(first_due + dt.timedelta(days=loan.grace_days + 1)).isoformat()
             if first_due
             else None
         ),

@@ -300,8 +300,8 @@ PORTAL_SMS_BACKEND = env_str(
 PORTAL_SMS_FILE = env_str("PORTAL_SMS_FILE", str(BASE_DIR / "var" / "sms.jsonl"))
 PORTAL_SMS_MAX_ATTEMPTS = env_int("PORTAL_SMS_MAX_ATTEMPTS", 5, minimum=1)
 
-# Days past due at which an overdue loan is reported to the credit bureau and legal review may start.
-PORTAL_CREDIT_REPORT_DPD = env_int("PORTAL_CREDIT_REPORT_DPD", 30, minimum=1)
+# Days past due from which legal review may start (the credit-bureau date follows the monthly
+# reporting and its advance notice: loans.selectors.credit_report_date).
 PORTAL_LEGAL_REVIEW_DPD = env_int("PORTAL_LEGAL_REVIEW_DPD", 60, minimum=1)
 # A case at legal-review age becomes a candidate after this many failed contact attempts.
 PORTAL_LEGAL_REVIEW_FAILED_CONTACTS = env_int("PORTAL_LEGAL_REVIEW_FAILED_CONTACTS", 3, minimum=1)

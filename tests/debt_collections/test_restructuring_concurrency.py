@@ -42,6 +42,12 @@ from .test_concurrency import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
+@pytest.fixture(autouse=True)
+def threads_speak_english(settings):
+    """The racing threads have no active language: the default decides what refusals say."""
+    settings.LANGUAGE_CODE = "en"
+
 __all__ = ["clock", "english", "open_case", "overdue_loan", "second_supervisor"]  # fixtures used by name
 
 

@@ -46,8 +46,9 @@ def test_the_dashboard_explains_what_is_overdue_and_what_happens_next(client, al
     assert f"¥{bill.total_outstanding:,.2f}" in page
     daily = (bill.principal_due * overdue_alice.penalty_rate / 360).quantize(Decimal("0.01"))
     assert f"约 ¥{daily:,.2f} 的罚息" in page
-    # Credit report and collections at 30 days past the due date, legal review at 60.
-    assert "自 2026-03-17 起，逾期记录将报送中国人民银行征信中心" in page
+    # Collections at 30 days past the due date, legal review at 60. The credit bureau had
+    # February's report: overdue since 02-19, told that day, reportable after 7 days.
+    assert "逾期记录将报送中国人民银行征信中心" not in page
     assert "自 2026-03-17 起，将由催收专员跟进" in page
     assert "自 2026-04-16 起" in page
 
@@ -122,3 +123,15 @@ def test_messages_cost_fixed_queries(client, alice):
         SmsMessage.objects.create(recipient=alice.user, mobile=alice.mobile, language="zh-hans",
                                   kind="t", body=f"m{n}", dedupe_key=f"k{n}")
     assert count_queries(client, reverse("loans:messages")) == few
+
+
+@pytest.mark.parametrize(("first_overdue", "reported"), [
+    (dt.date(2026, 2, 19), dt.date(2026, 2, 28)),  # told on 02-19, reportable from 02-26
+    (dt.date(2026, 2, 22), dt.date(2026, 3, 31)),  # reportable from 03-01: March's report
+    (dt.date(2026, 12, 25), dt.date(2027, 1, 31)),
+])
+def test_the_credit_report_date_is_the_first_month_end_after_the_notice_period(first_overdue, reported, settings):
+    from loans.selectors import credit_report_date
+
+    settings.PORTAL_CREDIT_NOTICE_DAYS = 7
+    assert credit_report_date(first_overdue) == reported

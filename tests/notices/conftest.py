@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 import pytest
+from django.utils import translation
 from pypdf import PdfReader
 
 from debt_collections.models import Case
@@ -19,6 +20,23 @@ from tests.debt_collections.factories import make_case
 
 # alice's and bob's first bills fell due on 2026-02-15: on 2026-04-01 they are 45 days past due.
 TODAY = dt.date(2026, 4, 1)
+
+
+@pytest.fixture(autouse=True)
+def in_english() -> Any:
+    """Refusals are read in English here (Chinese is the site's default); the PDFs follow the
+    borrower's own language whatever is active."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client(client: Any) -> Any:
+    """Staff pages in English too."""
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
 
 
 @pytest.fixture(autouse=True)

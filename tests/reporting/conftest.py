@@ -25,6 +25,17 @@ REPORTED_ON = dt.date(2026, 7, 1)  # the reporting date of June's run
 
 
 @pytest.fixture(autouse=True)
+def in_english(client: Any) -> Any:
+    """Figures, refusals and pages are read in English here (Chinese is the site's default)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def private_media(settings: Any, tmp_path: Any) -> Any:
     """Report files go to a temporary MEDIA_ROOT, never to var/private-media."""
     settings.MEDIA_ROOT = tmp_path / "private-media"
