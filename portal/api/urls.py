@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from debt_collections.api.urls import urlpatterns as collections_urls
 from education.api.urls import urlpatterns as education_urls
 from loans.api.urls import urlpatterns as loans_urls
+from notices.api import NoticeFileView, NoticeListView
 
 from . import errors, tokens
 
@@ -20,7 +21,12 @@ auth_urls = [
     path("auth/tokens/<int:token_id>/", tokens.TokenDetailView.as_view(), name="token"),
 ]
 
-v1 = [*auth_urls, *loans_urls, *collections_urls, *education_urls]
+notices_urls = [
+    path("notices/", NoticeListView.as_view(), name="notices"),
+    path("notices/<str:reference>/pdf/", NoticeFileView.as_view(), name="notice-file"),
+]
+
+v1 = [*auth_urls, *loans_urls, *collections_urls, *education_urls, *notices_urls]
 
 urlpatterns = [
     path("v1/", include((v1, "api"), namespace="api")),
