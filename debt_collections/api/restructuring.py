@@ -15,12 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loans.restructuring import KINDS
 from portal.api.permissions import IsBorrower, StaffPermission, borrower_of, user_of
 from portal.api.schema import error_responses
 from portal.calendar import business_today
 
 from .. import services
-from ..models import RestructuringProposal, RestructuringStatus
+from ..models import Case, RestructuringProposal, RestructuringStatus
 
 VIEW = "collections.view_restructuringproposal"
 APPROVE = "collections.approve_restructuring"
@@ -176,3 +177,28 @@ class OfferDeclineView(OfferAnswerView):
                    responses={200: ProposalSerializer, **error_responses(409)}, summary="Decline an offered plan")
     def post(self, request: Request, public_id: Any) -> Response:
         return super().post(request, public_id)
+
+
+class ProposeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    kind = serializers.ChoiceField(choices=[(k, k) for k in KINDS])
+    parameters = serializers.DictField(required=False, default=dict)
+    reason = serializers.CharField(max_length=2000)
+
+
+class StaffProposeView(APIView):
+    permission_classes = [IsAuthenticated, StaffPermission]
+    required_permissions = {"POST": ["collections.view_case", "collections.add_restructuringproposal"]}
+
+    @extend_schema(operation_id="staff_cases_restructurings_propose", request=ProposeSerializer,
+                   responses={201: ProposalSerializer, **error_responses(404, 409, 422)},
+                   summary="Propose a restructuring of the case's loan (a supervisor approves it)")
+    def post(self, request: Request, case_id: int) -> Response:
+        case = get_object_or_404(Case, pk=case_id)
+        data = ProposeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        proposal = services.restructuring_propose(
+            actor=user_of(request), case_id=case.pk, kind=data.validated_data["kind"],
+            parameters=data.validated_data["parameters"], reason=data.validated_data["reason"],
+            business_date=business_today(),
+        )
+        return Response(ProposalSerializer(_proposals().get(pk=proposal.pk)).data, status=201)

@@ -23,6 +23,8 @@ urlpatterns = [
          name="staff-restructuring-approve"),
     path("staff/restructurings/<uuid:public_id>/reject/", restructuring.StaffProposalRejectView.as_view(),
          name="staff-restructuring-reject"),
+    path("staff/cases/<int:case_id>/restructurings/", restructuring.StaffProposeView.as_view(),
+         name="staff-case-restructurings"),
     path("staff/cases/", views.CaseListView.as_view(), name="staff-cases"),
     path("staff/cases/<int:case_id>/", views.CaseDetailView.as_view(), name="staff-case"),
     path("staff/cases/<int:case_id>/contacts/", views.ContactListView.as_view(), name="staff-case-contacts"),

@@ -53,3 +53,41 @@ def test_the_borrower_declines_an_offered_plan(clock, open_case, agent, supervis
     proposal = offered(open_case, agent, supervisor)
     declined = token_client(alice.user).post(f"/api/v1/restructurings/{proposal.public_id}/decline/")
     assert declined.status_code == 200 and declined.json()["status"] == RestructuringStatus.DECLINED
+
+
+def test_an_agent_proposes_through_the_api_and_bad_parameters_are_refused_with_the_reason(
+    clock, open_case, agent, supervisor
+):
+    as_agent = token_client(agent)
+    url = f"/api/v1/staff/cases/{open_case.pk}/restructurings/"
+    bad = as_agent.post(url, {"kind": "term_extension", "parameters": {"extra_months": "many"},
+                              "reason": "Lost her job."}, format="json")
+    assert bad.status_code == 422 and "60" in bad.json()["error"]["message"]  # 1 to 60 extra months
+    made = as_agent.post(url, {"kind": "term_extension", "parameters": {"extra_months": 6},
+                               "reason": "Lost her job."}, format="json")
+    assert made.status_code == 201 and made.json()["status"] == RestructuringStatus.PROPOSED
+    assert token_client(supervisor).post(url, {"kind": "waiver", "reason": "x"}, format="json").status_code == 403
+
+
+def test_the_staff_proposal_list_costs_the_same_queries_for_one_or_three_proposals(
+    clock, open_case, agent, supervisor, make_loan, bob
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.debt_collections.factories import make_case
+
+    as_supervisor = token_client(supervisor)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert as_supervisor.get("/api/v1/staff/restructurings/").status_code == 200
+        return len(queries)
+
+    propose(open_case, agent)
+    count()  # the first request of a token also records its first use
+    one = count()
+    for _ in range(2):
+        other = make_case(make_loan(bob, on=open_case.loan.disbursed_on))
+        propose(other, agent)
+    assert count() == one
