@@ -66,20 +66,21 @@ def _persona_history(case: Case, agent: User, reference: str) -> None:
         services.contact_log(case_id=case.pk, actor=agent, channel=ContactChannel.CALL, party=ContactParty.BORROWER,
                              outcome=outcome, at=at, overdue_reason=reason, note=note)
 
+    # All on the day before today: the case opened then, and a contact never predates its case.
     if reference == "DEMO-DPD45":
-        call(ContactOutcome.NO_ANSWER, _morning(6, 10))
-        call(ContactOutcome.PROMISED, _morning(5, 14), reason=OverdueReason.CASH_FLOW,
+        call(ContactOutcome.NO_ANSWER, _morning(1, 10))
+        call(ContactOutcome.PROMISED, _morning(1, 14), reason=OverdueReason.CASH_FLOW,
              note="工资推迟发放，承诺月底前先还一部分。")
         services.promise_record(case_id=case.pk, actor=agent, amount=Decimal("1500.00"),
                                 promised_date=timezone.localdate() + dt.timedelta(days=3))
         services.case_note_add(case_id=case.pk, actor=agent, text="借款人态度配合，建议跟进还款计划。")
     else:
-        for days_ago, hour in ((9, 10), (8, 16), (7, 11)):
-            call(ContactOutcome.NO_ANSWER, _morning(days_ago, hour))
+        for hour in (9, 10, 11):
+            call(ContactOutcome.NO_ANSWER, _morning(1, hour))
         contact = EmergencyContact.objects.filter(borrower_id=case.borrower_id).first()
         assert contact is not None
         services.contact_log(
             case_id=case.pk, actor=agent, channel=ContactChannel.CALL, party=ContactParty.EMERGENCY_CONTACT,
             emergency_contact_id=contact.pk, outcome=ContactOutcome.MESSAGE_LEFT, debt_not_disclosed=True,
-            third_party_reason="本人连续三天无法接通，请其转告回电。", at=_morning(6, 15),
+            third_party_reason="本人多次无法接通，请其转告回电。", at=_morning(1, 15),
         )
