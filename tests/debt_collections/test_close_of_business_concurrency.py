@@ -8,7 +8,6 @@ chunk, never inside it, and is counted once.
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,25 +16,14 @@ from django.db import connection
 from debt_collections import close_of_business as cob
 from debt_collections.models import CloseOfBusinessRun, RunStatus
 from loans import services
-from loans.models import COMPONENTS, EntryKind, Installment, JournalEntry, Loan, Payment
+from loans.models import EntryKind, JournalEntry, Payment
 from tests.debt_collections.cob_helpers import BUSINESS_DATE, make_portfolio
+from tests.loans.test_restructuring_journal import assert_journal_matches_live_bills
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 D = BUSINESS_DATE
 TIMEOUT = 60
-
-
-def journal_equals_bills(loan: Loan) -> bool:
-    """The journal's running total equals what the bills say is owed, component by component."""
-    entries = JournalEntry.objects.filter(loan=loan)
-    bills = Installment.objects.filter(loan=loan).exclude(status="superseded")
-    for c in COMPONENTS:
-        journal = sum((getattr(e, c) for e in entries), Decimal(0))
-        owed = sum((b.outstanding(c) for b in bills), Decimal(0))
-        if journal.quantize(Decimal("0.01")) != owed.quantize(Decimal("0.01")):
-            return False
-    return True
 
 
 def test_payments_posted_between_chunks_are_neither_lost_nor_counted_twice(product, monkeypatch):
@@ -86,7 +74,7 @@ def test_payments_posted_between_chunks_are_neither_lost_nor_counted_twice(produ
     assert CloseOfBusinessRun.objects.get(business_date=D).status == RunStatus.COMPLETED
     assert Payment.objects.count() == len(overdue) >= 3
     for loan in loans:
-        assert journal_equals_bills(loan), loan.reference
+        assert_journal_matches_live_bills(loan.pk)
         assert JournalEntry.objects.filter(loan=loan, kind=EntryKind.ACCRUAL, business_date=D).count() <= 1
     for loan in overdue:
         assert JournalEntry.objects.filter(loan=loan, kind=EntryKind.REPAYMENT).count() == 1
@@ -125,4 +113,4 @@ def test_payments_racing_the_close_of_business_keep_every_balance_exact(product)
     assert not any(t.is_alive() for t in threads) and errors == []
     assert Payment.objects.count() == len(loans)
     for loan in loans:
-        assert journal_equals_bills(loan), loan.reference
+        assert_journal_matches_live_bills(loan.pk)
