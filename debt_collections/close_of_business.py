@@ -38,7 +38,14 @@ from portal.roles import SUPERVISOR
 
 from .models import AlertKind, CloseOfBusinessRun, RunStatus
 from .services.alerts import alert_calendar_check, alert_raise, alerts_from_events, bilingual
-from .services.case_sync import cases_sync, loans_with_cases_to_sweep, promises_check, promises_due_for_check
+from .services.case_sync import (
+    LoanFacts,
+    cases_follow,
+    cases_sync,
+    loans_with_cases_to_sweep,
+    promises_check,
+    promises_due_for_check,
+)
 from .stage_actions import stage_actions_queue
 
 log = logging.getLogger(__name__)
@@ -54,7 +61,10 @@ def _age(loan_ids: Sequence[int], business_date: dt.date) -> Counter[str]:
         loans_settled=sum(a.changes.get("status", ("", ""))[1] == "settled" for a in aged),
     )
     counts["penalty_fen"] = int(penalty_total(aged) * 100)  # JSON-safe and exact: fen, not yuan
-    counts.update(cases_sync(loan_ids=[a.loan.pk for a in aged], business_date=business_date))
+    # The ageing locked these loans and knows their new facts: the cases follow without a re-read.
+    facts = {a.loan.pk: LoanFacts(a.loan.borrower_id, a.loan.status, a.loan.stage, a.loan.days_past_due,
+                                  a.due_now, a.owed) for a in aged}
+    counts.update(cases_follow(facts=facts, business_date=business_date))
     counts.update(stage_actions_queue(aged=aged, business_date=business_date))
     return counts
 

@@ -5,8 +5,9 @@
              + promise weight × broken promises
 
 The weights are settings (`PORTAL_PRIORITY_WEIGHTS`, each at most two decimal places). The same
-formula exists twice: `priority_explain` in Python (for the screen, with its explanation) and
-`case_priority_expression` in SQL (for the close of business's bulk UPDATE). Both count in
+formula exists twice: `Weights.score` in Python (for the screen's explanation, and the close of
+business, which scores the cases it refreshes) and `case_priority_expression` in SQL (for bulk
+UPDATEs of cases whose promises changed). Both count in
 whole hundredths of a point with integer arithmetic, so they agree to the cent on SQLite (whose
 decimals are doubles) as on PostgreSQL.
 """
@@ -47,6 +48,20 @@ class Weights:
     def points(self, name: str) -> Decimal:
         return Decimal(getattr(self, name)) / _HUNDREDTHS
 
+    def hundredths(self, *, overdue_amount: Decimal, days_past_due: int, broken_promises: int) -> tuple[int, int, int]:
+        """The three parts of the score, in hundredths of a point (integers)."""
+        fen = int(Decimal(overdue_amount).quantize(Decimal("0.01")) * 100)
+        return (
+            self.amount * fen // (AMOUNT_UNIT * _HUNDREDTHS),
+            self.days_past_due * days_past_due,
+            self.broken_promises * broken_promises,
+        )
+
+    def score(self, *, overdue_amount: Decimal, days_past_due: int, broken_promises: int) -> Decimal:
+        return _cents(sum(self.hundredths(
+            overdue_amount=overdue_amount, days_past_due=days_past_due, broken_promises=broken_promises
+        )))
+
 
 @dataclass(frozen=True)
 class PriorityExplanation:
@@ -65,11 +80,9 @@ def priority_explain(
     *, overdue_amount: Decimal, days_past_due: int, broken_promises: int
 ) -> PriorityExplanation:
     """The score of one case, part by part, with a sentence for the screen."""
-    weights = Weights.from_settings()
-    fen = int(Decimal(overdue_amount).quantize(Decimal("0.01")) * 100)
-    amount_h = weights.amount * fen // (AMOUNT_UNIT * _HUNDREDTHS)
-    days_h = weights.days_past_due * days_past_due
-    promise_h = weights.broken_promises * broken_promises
+    amount_h, days_h, promise_h = Weights.from_settings().hundredths(
+        overdue_amount=overdue_amount, days_past_due=days_past_due, broken_promises=broken_promises
+    )
     score = _cents(amount_h + days_h + promise_h)
     text = _(
         "¥%(amount)s overdue: %(amount_points)s + %(days)s days past due: %(days_points)s "
@@ -87,9 +100,9 @@ def priority_explain(
 
 
 def priority_score(*, overdue_amount: Decimal, days_past_due: int, broken_promises: int) -> Decimal:
-    return priority_explain(
+    return Weights.from_settings().score(
         overdue_amount=overdue_amount, days_past_due=days_past_due, broken_promises=broken_promises
-    ).score
+    )
 
 
 def priority_formula() -> str:

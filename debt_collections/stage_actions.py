@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
+from loans.models import Borrower
 from loans.services.ageing import AgedLoan
-from portal.sms import sms_queue
+from portal.sms import SmsDraft, sms_queue_many
 
 from .models import CallTask
 
@@ -71,26 +72,31 @@ def sms_not_before(now: dt.datetime) -> dt.datetime | None:
 def stage_actions_queue(*, aged: Sequence[AgedLoan], business_date: dt.date) -> Counter[str]:
     """Queue the reminders and call tasks due for the loans just aged (caller's transaction)."""
     rules = rules_by_day()
+    firing = [(item, rule) for item in aged for rule in rules.get(item.loan.days_past_due, [])]
+    # Borrowers only of the loans texted today: a few, read at once.
+    borrowers = Borrower.objects.select_related("user").in_bulk(
+        {item.loan.borrower_id for item, rule in firing if rule != CALL}
+    )
     counts: Counter[str] = Counter()
     calls: list[CallTask] = []
+    texts: list[SmsDraft] = []
     not_before = sms_not_before(timezone.now())
-    for item in aged:
+    for item, rule in firing:
         loan = item.loan
-        for rule in rules.get(loan.days_past_due, []):
-            if rule == CALL:
-                calls.append(CallTask(loan=loan, business_date=business_date, rule=f"call_{loan.days_past_due}"))
-                continue
-            borrower = loan.borrower
-            queued = sms_queue(
-                recipient=borrower.user, mobile=borrower.mobile, language=borrower.preferred_language,
-                kind=f"stage_{rule}", text=SMS_TEXTS[rule], not_before=not_before,
-                # One per rule and overdue episode: the day the oldest unpaid bill fell due.
-                dedupe_key=f"stage:{loan.pk}:{rule}:{business_date - dt.timedelta(days=loan.days_past_due)}",
-                params={"reference": loan.reference, "days": loan.days_past_due, "amount": f"{item.due_now:,.2f}",
-                        "hotline": settings.PORTAL_HOTLINE,
-                        "collections_days": settings.PORTAL_STAGE_THRESHOLDS["collections"]},
-            )
-            counts["sms_queued"] += queued is not None
+        if rule == CALL:
+            calls.append(CallTask(loan_id=loan.pk, business_date=business_date, rule=f"call_{loan.days_past_due}"))
+            continue
+        borrower = borrowers[loan.borrower_id]
+        texts.append(SmsDraft(
+            recipient=borrower.user, mobile=borrower.mobile, language=borrower.preferred_language,
+            kind=f"stage_{rule}", text=SMS_TEXTS[rule],
+            # One per rule and overdue episode: the day the oldest unpaid bill fell due.
+            dedupe_key=f"stage:{loan.pk}:{rule}:{business_date - dt.timedelta(days=loan.days_past_due)}",
+            params={"reference": loan.reference, "days": loan.days_past_due, "amount": f"{item.due_now:,.2f}",
+                    "hotline": settings.PORTAL_HOTLINE,
+                    "collections_days": settings.PORTAL_STAGE_THRESHOLDS["collections"]},
+        ))
+    counts["sms_queued"] += sms_queue_many(texts, not_before=not_before)
     created = CallTask.objects.bulk_create(calls, ignore_conflicts=True)
     counts["call_tasks"] += len(created)
     return counts

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from portal.money import ZERO
 
+from .delinquency import open_installments
 from .models import COMPONENTS, Installment, InstallmentStatus
 
 
@@ -41,15 +42,6 @@ class PayoffQuote:
     # What settling today forgives: interest of the periods after the current one.
     waived: list[Allocated] = field(default_factory=list)
     owed: Parts = field(default_factory=Parts)
-
-
-def open_installments(installments: Sequence[Installment]) -> list[Installment]:
-    """Bills still owing something, oldest first: the order in which payments are applied."""
-    live = [
-        i for i in installments
-        if i.status != InstallmentStatus.SUPERSEDED and i.total_outstanding > 0
-    ]
-    return sorted(live, key=lambda i: (i.due_date, i.number))
 
 
 def current_period(installments: Sequence[Installment], as_of: dt.date) -> Installment | None:
@@ -122,7 +114,9 @@ def plan_payment(installments: Sequence[Installment], amount: Decimal, as_of: dt
     if amount > quote.amount:
         raise ValueError("amount exceeds the payoff quote")
     settles = amount == quote.amount
-    waived = quote.waived if settles else []
+    if not settles:  # nothing waived: allocate on the bills themselves (allocate only reads them)
+        return PaymentPlan(amount=amount, settles=False, waived=[], paid=allocate(installments, amount, as_of))
+    waived = quote.waived
     scratch = {i.pk: copy.copy(i) for i in installments}
     for allocated in waived:
         bill = scratch[allocated.installment.pk]

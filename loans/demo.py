@@ -6,7 +6,7 @@ so their rows, journal and audit trail are exactly what the system produces.
 
 The portfolio of N loans is too large for that: it is planned in memory with a seeded
 `random.Random` (same seed, same as-of date: same loans) and written in bulk (an executemany
-INSERT per table on SQLite, COPY on PostgreSQL; see `_Table`), one transaction per chunk.
+INSERT per table on SQLite, COPY on PostgreSQL; see `portal.bulk.BulkRows`), one transaction per chunk.
 `simulate_loan` computes, for one loan and the dates its borrower paid, what the services
 would have left behind after ageing every business date from the disbursement to the day
 before the as-of date (`last_aged`) and posting each payment on its date: statuses,
@@ -49,6 +49,7 @@ from django.utils import timezone
 from stdnum.cn import ric
 
 from portal import demo_logins
+from portal.bulk import BulkRows
 from portal.demo_logins import Writable
 from portal.models import User
 from portal.money import ZERO, round_money
@@ -414,8 +415,10 @@ def _ln(value: int) -> Decimal:
 class PortfolioPlanner:
     """Plans `loans` loans from `seed`, in order, without touching the database."""
 
-    def __init__(self, *, loans: int, seed: int, as_of: dt.date, terms: dict[str, Terms]) -> None:
+    def __init__(self, *, loans: int, seed: int, as_of: dt.date, terms: dict[str, Terms],
+                 overdue_share: float = OVERDUE_SHARE) -> None:
         self.total = loans
+        self.overdue_share = overdue_share
         self.rng = random.Random(seed)
         self.as_of = as_of
         self.last_aged = as_of - ONE_DAY
@@ -460,7 +463,7 @@ class PortfolioPlanner:
         principal = Decimal(steps * step).quantize(Decimal("0.01"))
         months = terms.months
 
-        if rng.random() < OVERDUE_SHARE:
+        if rng.random() < self.overdue_share:
             band = DPD_BANDS[self.overdue % len(DPD_BANDS)]
             self.overdue += 1
             while True:
@@ -506,56 +509,6 @@ class PortfolioPlanner:
 # --- Writing the portfolio ----------------------------------------------------------------------
 
 
-class _Table:
-    """Rows of one model as tuples, written per chunk with one `executemany` INSERT (SQLite)
-    or one COPY (PostgreSQL, where executemany managed ~300 loans a second).
-
-    `bulk_create` prepares every value through its field (about 10 µs a value here, 250 loans
-    a second); the values below are already what the drivers take (int, str, Decimal, date,
-    None: Django registers SQLite's adapters, psycopg takes them as they are), so only the
-    columns every row shares (defaults, `auto_now_add`) go through the fields, once a chunk.
-    Constraints and indexes apply to these rows as to any other.
-    """
-
-    def __init__(self, model: type[models.Model], fields: Sequence[str], now: dt.datetime) -> None:
-        meta = model._meta
-        given = [f for name in fields if isinstance(f := meta.get_field(name), models.Field)]
-        if len(given) != len(fields):
-            raise ValueError(f"{meta.label}: only concrete fields can be written")
-        rest = [f for f in meta.concrete_fields if f not in given]
-        constants = []
-        for f in rest:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                value: Any = now
-            else:
-                value = f.get_default()  # the default, "" for text, None where allowed
-                if value is None and not f.null:
-                    raise ValueError(f"{meta.label}.{f.name} needs a value")
-            constants.append(f.get_db_prep_save(value, connection))
-        self.constants = tuple(constants)
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in [*given, *rest])
-        marks = ", ".join(["%s"] * (len(given) + len(rest)))
-        self.sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"
-        self.copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
-        self.width = len(given)
-        self.rows: list[tuple[Any, ...]] = []
-
-    def add(self, *values: Any) -> None:
-        self.rows.append(values + self.constants)
-
-    def write(self, cursor: Any) -> None:
-        if not self.rows:
-            return
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(self.copy_sql) as copy:  # psycopg 3
-                for row in self.rows:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(self.sql, self.rows)
-        self.rows = []
-
-
 _BULK_MODELS: tuple[type[models.Model], ...] = (
     User, Borrower, Loan, Installment, Payment, Allocation, JournalEntry,
 )
@@ -590,7 +543,7 @@ def write_borrowers(planned: list[PlannedBorrower], password_hash: str) -> None:
     with transaction.atomic():
         ids = _next_ids()
         now = timezone.now()
-        tables = {m: _Table(m, _FIELDS[m], now) for m in _BULK_MODELS}
+        tables = {m: BulkRows(m, _FIELDS[m], now) for m in _BULK_MODELS}
         for pb in planned:
             who = pb.identity
             user_id, borrower_id = ids[User], ids[Borrower]
@@ -601,16 +554,16 @@ def write_borrowers(planned: list[PlannedBorrower], password_hash: str) -> None:
                                  who.mobile, who.segment, who.language)
             for pl in pb.loans:
                 _add_loan(pl, borrower_id, ids, tables)
+        for model in _BULK_MODELS:
+            tables[model].write()
         with connection.cursor() as cursor:
-            for model in _BULK_MODELS:
-                tables[model].write(cursor)
             if connection.vendor == "postgresql":  # explicit ids: move the sequences past them
                 for sql in connection.ops.sequence_reset_sql(no_style(), list(_BULK_MODELS)):
                     cursor.execute(sql)
 
 
 def _add_loan(pl: PlannedLoan, borrower_id: int, ids: dict[type[models.Model], int],
-              tables: dict[type[models.Model], _Table]) -> None:
+              tables: dict[type[models.Model], BulkRows]) -> None:
     terms, outcome = pl.terms, pl.outcome
     loan_id = ids[Loan]
     ids[Loan] += 1
@@ -672,10 +625,10 @@ def _add_loan(pl: PlannedLoan, borrower_id: int, ids: dict[type[models.Model], i
 
 def seed_portfolio(
     *, loans: int, seed: int, as_of: dt.date, terms: dict[str, Terms],
-    stdout: Writable | None = None, chunk_size: int = DEFAULT_CHUNK,
+    stdout: Writable | None = None, chunk_size: int = DEFAULT_CHUNK, overdue_share: float = OVERDUE_SHARE,
 ) -> PortfolioPlanner:
     """Plan and write `loans` loans, chunk by chunk; prints progress after each chunk."""
-    planner = PortfolioPlanner(loans=loans, seed=seed, as_of=as_of, terms=terms)
+    planner = PortfolioPlanner(loans=loans, seed=seed, as_of=as_of, terms=terms, overdue_share=overdue_share)
     password_hash = make_password(None)  # unusable: portfolio borrowers do not sign in
     began = time.perf_counter()
     for chunk in planner.borrowers_in_chunks(chunk_size):
@@ -802,7 +755,7 @@ class SeedResult:
 
 def seed_demo(
     *, loans: int = DEFAULT_LOANS, seed: int = DEFAULT_SEED, as_of: dt.date,
-    stdout: Writable | None = None, chunk_size: int = DEFAULT_CHUNK,
+    stdout: Writable | None = None, chunk_size: int = DEFAULT_CHUNK, overdue_share: float = OVERDUE_SHARE,
 ) -> SeedResult:
     """Products, staff, personas and a portfolio of `loans` loans, into a database with no loans."""
     if Loan.objects.exists():
@@ -817,7 +770,7 @@ def seed_demo(
         stdout.write(f"Portfolio of {loans:,} loans (seed {seed}, as of {as_of}):\n")
     began = time.perf_counter()
     planner = seed_portfolio(loans=loans, seed=seed, as_of=as_of, terms=terms, stdout=stdout,
-                             chunk_size=chunk_size)
+                             chunk_size=chunk_size, overdue_share=overdue_share)
     return SeedResult(loans=planner.planned, borrowers=planner.borrowers,
                       overdue=planner.overdue, personas_seconds=personas_seconds,
                       portfolio_seconds=time.perf_counter() - began)

@@ -286,6 +286,10 @@ class Installment(models.Model):
         return sum((self.outstanding(c) for c in COMPONENTS), ZERO)
 
     @property
+    def has_write_off(self) -> bool:
+        return any(getattr(self, f"{c}_written_off") for c in COMPONENTS)
+
+    @property
     def total_due(self) -> Decimal:
         return sum((getattr(self, f"{c}_due") for c in COMPONENTS), ZERO)
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -35,23 +38,56 @@ def sms_queue(
     Sending starts after the surrounding transaction commits, or at `not_before` (messages
     queued at night wait for the morning: `sms_send_due` sends them then).
     """
-    with translation.override(language):
-        body = str(text) % (params or {})
+    draft = SmsDraft(recipient, mobile, language, kind, text, params or {}, dedupe_key)
     try:
         with transaction.atomic():
-            message = SmsMessage.objects.create(
-                recipient=recipient, mobile=mobile, language=language, kind=kind, body=body,
-                dedupe_key=dedupe_key, next_attempt_at=not_before or timezone.now(),
-            )
+            message = SmsMessage.objects.create(**draft.fields(not_before))
     except IntegrityError:
         if SmsMessage.objects.filter(dedupe_key=dedupe_key).exists():
             return None
         raise
-    message_id = message.pk
-    if not_before is not None and not_before > timezone.now():
-        return message
-    transaction.on_commit(lambda: async_task("portal.tasks.send_sms", message_id))
+    _send_when_committed([message], not_before)
     return message
+
+
+@dataclass(frozen=True)
+class SmsDraft:
+    recipient: User
+    mobile: str
+    language: str
+    kind: str
+    text: str | Promise
+    params: dict[str, object]
+    dedupe_key: str
+
+    def fields(self, not_before: dt.datetime | None) -> dict[str, object]:
+        with translation.override(self.language):
+            body = str(self.text) % self.params
+        return {"recipient": self.recipient, "mobile": self.mobile, "language": self.language, "kind": self.kind,
+                "body": body, "dedupe_key": self.dedupe_key, "next_attempt_at": not_before or timezone.now()}
+
+
+def sms_queue_many(drafts: Sequence[SmsDraft], *, not_before: dt.datetime | None = None) -> int:
+    """Queue many messages with one INSERT, as `sms_queue` queues one; returns how many were new.
+
+    For a job that is the only writer of its dedupe keys (the close of business, which one run
+    at a time holds): keys already queued are skipped, and a key another writer added meanwhile
+    fails the whole statement, so the caller's transaction retries rather than sends twice.
+    """
+    wanted = {draft.dedupe_key: draft for draft in drafts}  # a key twice in one call: once
+    existing = set(SmsMessage.objects.filter(dedupe_key__in=list(wanted)).values_list("dedupe_key", flat=True))
+    messages = SmsMessage.objects.bulk_create(
+        SmsMessage(**draft.fields(not_before)) for key, draft in wanted.items() if key not in existing
+    )
+    _send_when_committed(messages, not_before)
+    return len(messages)
+
+
+def _send_when_committed(messages: Sequence[SmsMessage], not_before: dt.datetime | None) -> None:
+    if not_before is not None and not_before > timezone.now():
+        return  # `sms_send_due` sends them in the morning
+    for message in messages:
+        transaction.on_commit(functools.partial(async_task, "portal.tasks.send_sms", message.pk))
 
 
 def _backoff(attempts: int) -> dt.timedelta:

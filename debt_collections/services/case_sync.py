@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +41,7 @@ from portal.money import ZERO, round_money
 from portal.roles import LEGAL_OFFICER
 
 from ..models import AlertKind, Case, CaseStatus, PromiseState, PromiseStatus, PromiseToPay
-from ..priority import case_priority_expression
+from ..priority import Weights, case_priority_expression
 from .alerts import alert_raise, bilingual
 
 COLLECTING_STAGES = (Stage.COLLECTIONS, Stage.NON_PERFORMING, Stage.WRITE_OFF_CANDIDATE)
@@ -59,10 +60,28 @@ def _outstanding_expression() -> Any:
     return total
 
 
-def _amounts(loan_ids: Sequence[int], business_date: dt.date) -> dict[int, tuple[Decimal, Decimal]]:
-    """(due now, outstanding) per loan, summed in the database and rounded to the fen."""
+@dataclass(frozen=True, slots=True)
+class LoanFacts:
+    """What a case copies from its loan at the close of business."""
+
+    borrower_id: int
+    status: str
+    stage: str
+    days_past_due: int
+    due_now: Decimal  # owed on bills whose date has come
+    owed: Decimal  # owed on all open bills
+
+
+def loan_facts(*, loan_ids: Sequence[int], business_date: dt.date) -> dict[int, LoanFacts]:
+    """Lock these loans (in id order) and read their facts; amounts summed in the database."""
+    loans = list(
+        Loan.objects.select_for_update()
+        .filter(pk__in=loan_ids)
+        .order_by("pk")
+        .values_list("id", "borrower_id", "status", "stage", "days_past_due")
+    )
     rows = (
-        Installment.objects.filter(loan_id__in=loan_ids, status__in=OPEN_BILLS)
+        Installment.objects.filter(loan_id__in=[row[0] for row in loans], status__in=OPEN_BILLS)
         .values("loan_id")
         .annotate(
             due_now=Coalesce(Sum(_outstanding_expression(), filter=Q(due_date__lte=business_date)), Decimal(0)),
@@ -70,13 +89,17 @@ def _amounts(loan_ids: Sequence[int], business_date: dt.date) -> dict[int, tuple
         )
     )
     # SQLite sums decimals as doubles: round back to the fen (exact on PostgreSQL already).
-    return {r["loan_id"]: (round_money(Decimal(r["due_now"])), round_money(Decimal(r["owed"]))) for r in rows}
+    amounts = {r["loan_id"]: (round_money(Decimal(r["due_now"])), round_money(Decimal(r["owed"]))) for r in rows}
+    return {
+        loan_id: LoanFacts(borrower_id, status, stage, days, *amounts.get(loan_id, (ZERO, ZERO)))
+        for loan_id, borrower_id, status, stage, days in loans
+    }
 
 
-def _close_reason(loan: Any) -> str:
-    if loan["status"] == LoanStatus.SETTLED:
+def _close_reason(loan: LoanFacts) -> str:
+    if loan.status == LoanStatus.SETTLED:
         return "settled"
-    if loan["status"] == LoanStatus.WRITTEN_OFF:
+    if loan.status == LoanStatus.WRITTEN_OFF:
         return "written off"
     return "cured"
 
@@ -85,59 +108,70 @@ def cases_sync(*, loan_ids: Sequence[int], business_date: dt.date) -> Counter[st
     """Open, refresh or close the cases of these loans (locks the loans, then their open cases)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("cases_sync must run inside the close of business's transaction")
-    loans = {
-        row["id"]: row
-        for row in Loan.objects.select_for_update(of=("self",))
-        .filter(pk__in=loan_ids)
-        .order_by("pk")
-        .values("id", "borrower_id", "status", "stage", "days_past_due")
-    }
+    return cases_follow(facts=loan_facts(loan_ids=loan_ids, business_date=business_date), business_date=business_date)
+
+
+_CASE_COLUMNS = ["id", "loan_id", "failed_contacts", "broken_promises", *_SNAPSHOT]
+
+
+def cases_follow(*, facts: Mapping[int, LoanFacts], business_date: dt.date) -> Counter[str]:
+    """Open, refresh or close the cases of the loans in `facts`, which the caller has locked in
+    this transaction (`cases_sync`, or the ageing that computed the facts); locks their open cases.
+
+    Cases are read and written as rows, not model instances: a chunk may hold thousands.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("cases_follow must run inside the close of business's transaction")
     cases = {
-        case.loan_id: case
-        for case in Case.objects.select_for_update().filter(loan_id__in=list(loans), status=CaseStatus.OPEN).order_by("pk")
+        row[1]: row
+        for row in Case.objects.select_for_update().filter(loan_id__in=list(facts), status=CaseStatus.OPEN)
+        .order_by("pk").values_list(*_CASE_COLUMNS)
     }
-    amounts = _amounts(list(loans), business_date)
     legal_dpd, legal_failures = settings.PORTAL_LEGAL_REVIEW_DPD, settings.PORTAL_LEGAL_REVIEW_FAILED_CONTACTS
+    weights = Weights.from_settings()
     counts: Counter[str] = Counter()
     new: list[Case] = []
     updated: list[list[Any]] = []
     closed: list[list[Any]] = []
     events: list[LoanEvent] = []
     audits = []
-    newly_legal: list[Case] = []
+    newly_legal: list[int] = []
 
-    for loan_id, loan in loans.items():
-        collecting = loan["status"] == LoanStatus.ACTIVE and loan["stage"] in COLLECTING_STAGES
-        due_now, outstanding = amounts.get(loan_id, (ZERO, ZERO))
-        case = cases.get(loan_id)
-        if case is None and not collecting:
+    for loan_id, loan in facts.items():
+        collecting = loan.status == LoanStatus.ACTIVE and loan.stage in COLLECTING_STAGES
+        row = cases.get(loan_id)
+        if row is None and not collecting:
             continue
-        if case is None:
-            case = Case(
-                loan_id=loan_id, borrower_id=loan["borrower_id"], opened_on=business_date,
-                stage=loan["stage"], days_past_due=loan["days_past_due"],
-                overdue_amount=due_now, outstanding_amount=outstanding,
-                write_off_candidate=loan["stage"] == Stage.WRITE_OFF_CANDIDATE,
-            )
-            new.append(case)
+        if row is None:
+            new.append(Case(
+                loan_id=loan_id, borrower_id=loan.borrower_id, opened_on=business_date,
+                stage=loan.stage, days_past_due=loan.days_past_due,
+                overdue_amount=loan.due_now, outstanding_amount=loan.owed,
+                write_off_candidate=loan.stage == Stage.WRITE_OFF_CANDIDATE,
+                priority=weights.score(overdue_amount=loan.due_now, days_past_due=loan.days_past_due,
+                                       broken_promises=0),
+            ))
             continue
+        case_id, _loan, failed_contacts, broken_promises, *before = row
         if not collecting:
             reason = _close_reason(loan)
-            closed.append([CaseStatus.CLOSED, business_date, reason, case.pk])
+            closed.append([CaseStatus.CLOSED, business_date, reason, case_id])
             events.append(LoanEvent(loan_id=loan_id, kind=LoanEventKind.CASE_CLOSED, business_date=business_date,
-                                    payload={"case": case.pk, "reason": reason}))
+                                    payload={"case": case_id, "reason": reason}))
             audits.append(audit_event(actor=None, actor_label="close-of-business", action="case.close",
-                                      target=case, summary=reason, before={"status": CaseStatus.OPEN},
+                                      target=Case(pk=case_id), summary=reason, before={"status": CaseStatus.OPEN},
                                       after={"status": CaseStatus.CLOSED, "closed_on": business_date}))
             continue
-        before = [getattr(case, f) for f in _SNAPSHOT]
-        candidate = loan["days_past_due"] >= legal_dpd and case.failed_contacts >= legal_failures
-        if candidate and not case.legal_review_candidate:
-            newly_legal.append(case)
-        after = [loan["stage"], loan["days_past_due"], due_now, outstanding,
-                 case.legal_review_candidate or candidate, loan["stage"] == Stage.WRITE_OFF_CANDIDATE]
+        was_candidate = before[_SNAPSHOT.index("legal_review_candidate")]
+        candidate = loan.days_past_due >= legal_dpd and failed_contacts >= legal_failures
+        if candidate and not was_candidate:
+            newly_legal.append(case_id)
+        after = [loan.stage, loan.days_past_due, loan.due_now, loan.owed,
+                 was_candidate or candidate, loan.stage == Stage.WRITE_OFF_CANDIDATE]
         if after != before:
-            updated.append([*after, case.pk])
+            priority = weights.score(overdue_amount=loan.due_now, days_past_due=loan.days_past_due,
+                                     broken_promises=broken_promises)
+            updated.append([*after, priority, case_id])
 
     Case.objects.bulk_create(new)
     for case in new:
@@ -145,19 +179,18 @@ def cases_sync(*, loan_ids: Sequence[int], business_date: dt.date) -> Counter[st
                                 payload={"case": case.pk, "stage": case.stage}))
         audits.append(audit_event(actor=None, actor_label="close-of-business", action="case.open", target=case,
                                   after={"loan": case.loan_id, "stage": case.stage, "overdue": case.overdue_amount}))
-    bulk_update_rows(Case, _SNAPSHOT, updated)
+    bulk_update_rows(Case, [*_SNAPSHOT, "priority"], updated)
     bulk_update_rows(Case, ["status", "closed_on", "close_reason"], closed)
     LoanEvent.objects.bulk_create(events)
     audit_record_many(audits)
-    Case.objects.filter(loan_id__in=list(loans), status=CaseStatus.OPEN).update(priority=case_priority_expression())
-    for case in newly_legal:
+    for case in Case.objects.select_related("loan").filter(pk__in=newly_legal).order_by("pk"):
         alert_raise(
             kind=AlertKind.STAGE_ENTERED, role=LEGAL_OFFICER, case=case, loan=case.loan,
             dedupe_key=f"legal-candidate:{case.pk}",
             message=bilingual(
                 gettext_noop("Case #%(case)s is %(days)s days past due after %(failures)s failed contacts: "
                              "a legal review candidate."),
-                {"case": case.pk, "days": loans[case.loan_id]["days_past_due"], "failures": case.failed_contacts},
+                {"case": case.pk, "days": facts[case.loan_id].days_past_due, "failures": case.failed_contacts},
             ),
         )
     counts.update(cases_opened=len(new), cases_refreshed=len(updated), cases_closed=len(closed),

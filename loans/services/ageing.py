@@ -1,8 +1,10 @@
 """The close of business's ageing, set-based: many loans per chunk in a fixed number of statements.
 
-It applies exactly the rules of `loan_age` (one loan at a time, kept for staff tools and as
-the benchmark's yardstick): the same `accrue_penalty` and `refresh_loan` run on rows loaded for
-the whole chunk, and the writes go back as one statement per table.
+It applies the very rules `loan_age` applies one loan at a time (`loans.delinquency`:
+`accrue_penalty`, `refresh_loan`), but on light rows instead of model instances: a loan's
+state (`LoanState`) and its open bills (`OpenBill`), read with a few columns computed by the
+database. The writes go back as one statement per table: changed bills and loans by
+`UPDATE … FROM unnest(…)`, accruals by COPY (on SQLite, prepared statements in-process).
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BooleanField, DecimalField, ExpressionWrapper, F, Q
+from django.utils import timezone
 
 from portal.audit import audit_record_many
-from portal.bulk import bulk_update_rows
+from portal.bulk import BulkRows, bulk_update_rows
 from portal.money import ZERO
 
+from ..delinquency import accrue_penalty, refresh_loan
 from ..models import (
+    COMPONENTS,
     EntryKind,
     Installment,
     InstallmentStatus,
@@ -30,11 +35,10 @@ from ..models import (
     LoanStatus,
     StageChange,
 )
-from .book import accrue_penalty, refresh_loan, stage_change_audit, state_change_rows
+from .book import stage_change_audit, state_change_rows
 
 OPEN_BILLS = [InstallmentStatus.PENDING, InstallmentStatus.DUE, InstallmentStatus.OVERDUE]
-# What ageing may change on a bill (payments and waivers change the rest, under the loan's lock).
-_AGED_FIELDS = ["status", "overdue_since", "settled_on", "penalty_due"]
+_MONEY: DecimalField[Any, Any] = DecimalField(max_digits=14, decimal_places=2)  # SQLite's doubles come back as exact fen
 
 
 def _not_aged(business_date: dt.date, prefix: str = "") -> Q:
@@ -55,12 +59,93 @@ def loans_due_for_ageing(*, business_date: dt.date) -> list[int]:
     ))
 
 
-@dataclass
+@dataclass(slots=True)
+class LoanState:
+    """What ageing reads and writes of a loan (`loans.delinquency.LoanLike`)."""
+
+    pk: int
+    reference: str
+    borrower_id: int
+    status: str
+    stage: str
+    days_past_due: int
+    grace_days: int
+    penalty_rate: Decimal
+
+
+@dataclass(slots=True)
+class OpenBill:
+    """What ageing reads and writes of an open bill (`loans.delinquency.BillLike`).
+
+    `owed_besides_penalty` is the bill's outstanding amount less its penalty due, so that the
+    total follows the penalty the rules add; only the principal's outstanding is asked for.
+    """
+
+    pk: int
+    loan_id: int
+    number: int
+    due_date: dt.date
+    status: str
+    overdue_since: dt.date | None
+    settled_on: dt.date | None
+    penalty_due: Decimal
+    principal_left: Decimal
+    owed_besides_penalty: Decimal
+    has_write_off: bool
+
+    def outstanding(self, component: str) -> Decimal:
+        if component != "principal":
+            raise ValueError(f"ageing reads only the principal's outstanding, not the {component}'s")
+        return self.principal_left
+
+    @property
+    def total_outstanding(self) -> Decimal:
+        return self.penalty_due + self.owed_besides_penalty
+
+    def aged_fields(self) -> tuple[Any, ...]:
+        return self.status, self.overdue_since, self.settled_on, self.penalty_due
+
+
+# What ageing may change on a bill (payments and waivers change the rest, under the loan's lock).
+_AGED_FIELDS = ["status", "overdue_since", "settled_on", "penalty_due"]
+
+
+@dataclass(slots=True)
 class AgedLoan:
-    loan: Loan
+    loan: LoanState
     changes: dict[str, Any]
     penalty: Decimal
     due_now: Decimal  # what the borrower owes today on bills whose date has come
+    owed: Decimal  # what the borrower owes on all open bills
+
+
+def _open_bills(loan_ids: list[int]) -> dict[int, list[OpenBill]]:
+    def left(component: str) -> Any:
+        return (F(f"{component}_due") - F(f"{component}_paid") - F(f"{component}_waived")
+                - F(f"{component}_written_off"))
+
+    besides_penalty = left("principal")
+    for component in COMPONENTS:
+        if component != "principal":
+            besides_penalty = besides_penalty + left(component)
+    besides_penalty = besides_penalty - F("penalty_due")
+    written_off = Q()
+    for component in COMPONENTS:
+        written_off |= Q(**{f"{component}_written_off__gt": 0})
+    rows = (
+        Installment.objects.filter(loan_id__in=loan_ids, status__in=OPEN_BILLS)
+        .order_by("loan_id", "id")
+        .values_list(
+            "id", "loan_id", "number", "due_date", "status", "overdue_since", "settled_on", "penalty_due",
+            ExpressionWrapper(left("principal"), output_field=_MONEY),
+            ExpressionWrapper(besides_penalty, output_field=_MONEY),
+            ExpressionWrapper(written_off, output_field=BooleanField()),
+        )
+    )
+    bills: dict[int, list[OpenBill]] = {loan_id: [] for loan_id in loan_ids}
+    for row in rows:
+        bills[row[1]].append(OpenBill(*row))
+    return bills
 
 
 def loans_age_chunk(*, loan_ids: Sequence[int], business_date: dt.date) -> list[AgedLoan]:
@@ -72,52 +157,51 @@ def loans_age_chunk(*, loan_ids: Sequence[int], business_date: dt.date) -> list[
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("loans_age_chunk must run inside the close of business's transaction")
-    loans = list(
-        Loan.objects.select_for_update(of=("self",))
-        .select_related("borrower__user")
+    loans = [
+        LoanState(*row)
+        for row in Loan.objects.select_for_update()
         .filter(pk__in=loan_ids, status=LoanStatus.ACTIVE)
         .filter(_not_aged(business_date))
         .order_by("pk")
-    )
-    bills: dict[int, list[Installment]] = {loan.pk: [] for loan in loans}
-    for bill in Installment.objects.filter(loan_id__in=list(bills), status__in=OPEN_BILLS).order_by("loan_id", "id"):
-        bills[bill.loan_id].append(bill)
+        .values_list("id", "reference", "borrower_id", "status", "stage", "days_past_due", "grace_days",
+                     "penalty_rate")
+    ]
+    bills = _open_bills([loan.pk for loan in loans])
 
     aged: list[AgedLoan] = []
     bill_rows: list[list[Any]] = []
-    journal: list[JournalEntry] = []
+    journal = BulkRows(JournalEntry, ["loan", "kind", "business_date", "penalty"], timezone.now())
     history: list[StageChange] = []
     events: list[LoanEvent] = []
     audits = []
     reason = f"close of business {business_date}"
     for loan in loans:
         installments = bills[loan.pk]
-        before = {b.pk: tuple(getattr(b, f) for f in _AGED_FIELDS) for b in installments}
+        before = [bill.aged_fields() for bill in installments]
         penalty = accrue_penalty(loan, installments, business_date)
         if penalty > 0:
-            journal.append(JournalEntry(
-                loan=loan, kind=EntryKind.ACCRUAL, business_date=business_date, penalty=penalty,
-            ))
-        loan.aged_through = business_date
+            journal.add(loan.pk, EntryKind.ACCRUAL.value, business_date, penalty)
         changes = refresh_loan(loan, installments, business_date)
-        for bill in installments:
-            now = tuple(getattr(bill, f) for f in _AGED_FIELDS)
-            if now != before[bill.pk]:
+        for bill, old in zip(installments, before, strict=True):
+            if (now := bill.aged_fields()) != old:
                 bill_rows.append([*now, bill.pk])
-        rows = state_change_rows(loan, changes, business_date=business_date, reason=reason)
-        history += rows[0]
-        events += rows[1]
-        if "stage" in changes or "status" in changes:  # days past due alone moves every day
-            audits.append(stage_change_audit(loan, changes, reason=reason, actor=None))
+        if changes.keys() & {"stage", "status"}:  # days past due alone moves every day
+            # A model instance only for the few loans whose history and audit need one.
+            instance = Loan(pk=loan.pk, reference=loan.reference, days_past_due=loan.days_past_due)
+            rows = state_change_rows(instance, changes, business_date=business_date, reason=reason)
+            history += rows[0]
+            events += rows[1]
+            audits.append(stage_change_audit(instance, changes, reason=reason, actor=None))
         due_now = sum((b.total_outstanding for b in installments if b.due_date <= business_date), ZERO)
-        aged.append(AgedLoan(loan, changes, penalty, due_now))
+        owed = sum((b.total_outstanding for b in installments), ZERO)
+        aged.append(AgedLoan(loan, changes, penalty, due_now, owed))
 
     bulk_update_rows(Installment, _AGED_FIELDS, bill_rows)
     bulk_update_rows(
         Loan, ["status", "stage", "days_past_due", "aged_through"],
-        [[a.loan.status, a.loan.stage, a.loan.days_past_due, a.loan.aged_through, a.loan.pk] for a in aged],
+        [[a.loan.status, a.loan.stage, a.loan.days_past_due, business_date, a.loan.pk] for a in aged],
     )
-    JournalEntry.objects.bulk_create(journal)
+    journal.write()
     StageChange.objects.bulk_create(history)
     LoanEvent.objects.bulk_create(events)
     audit_record_many(audits)

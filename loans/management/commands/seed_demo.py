@@ -1,6 +1,6 @@
 """`manage.py seed_demo`: demo staff, four borrower personas and a portfolio of loans.
 
-    manage.py seed_demo [--loans N] [--seed S] [--if-empty] [--as-of YYYY-MM-DD]
+    manage.py seed_demo [--loans N] [--seed S] [--if-empty] [--as-of YYYY-MM-DD] [--overdue-share 0.1]
 
 The work is in `loans.demo`; the demo logins (printed at the end, every time) are in
 `portal.demo_logins`.
@@ -37,6 +37,16 @@ def _count(value: str) -> int:
     return number
 
 
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        raise ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= share <= 1:
+        raise ArgumentTypeError("the overdue share is between 0 and 1")
+    return share
+
+
 class Command(BaseCommand):
     help = (
         "Fill an empty database with demo data: staff in each role, four borrower personas "
@@ -55,6 +65,8 @@ class Command(BaseCommand):
         add("--as-of", type=_date, default=None,
             help="business date the data is aged to, the day before being the last closed one "
                  "(default: today in Asia/Shanghai)")
+        add("--overdue-share", type=_share, default=demo.OVERDUE_SHARE,
+            help="share of the portfolio's loans overdue, spread over the stages (default %(default)s)")
         add("--chunk", type=_count, default=demo.DEFAULT_CHUNK,
             help="loans written per transaction (default %(default)s)")
 
@@ -73,7 +85,7 @@ class Command(BaseCommand):
             began = time.perf_counter()
             result = demo.seed_demo(
                 loans=options["loans"], seed=options["seed"], as_of=as_of, stdout=self.stdout,
-                chunk_size=max(1, options["chunk"]),
+                chunk_size=max(1, options["chunk"]), overdue_share=options["overdue_share"],
             )
             rate = result.loans / result.portfolio_seconds if result.portfolio_seconds else 0.0
             self.stdout.write(self.style.SUCCESS(
