@@ -46,7 +46,8 @@ def sms_queue(
         if SmsMessage.objects.filter(dedupe_key=dedupe_key).exists():
             return None
         raise
-    _send_when_committed([message], not_before)
+    if not _held(not_before):
+        transaction.on_commit(functools.partial(async_task, "portal.tasks.send_sms", message.pk))
     return message
 
 
@@ -79,15 +80,15 @@ def sms_queue_many(drafts: Sequence[SmsDraft], *, not_before: dt.datetime | None
     messages = SmsMessage.objects.bulk_create(
         SmsMessage(**draft.fields(not_before)) for key, draft in wanted.items() if key not in existing
     )
-    _send_when_committed(messages, not_before)
+    if messages and not _held(not_before):
+        # One task sends the lot (`sms_send_due`), not a task a message: thousands at a time.
+        transaction.on_commit(functools.partial(async_task, "portal.tasks.send_due_sms"))
     return len(messages)
 
 
-def _send_when_committed(messages: Sequence[SmsMessage], not_before: dt.datetime | None) -> None:
-    if not_before is not None and not_before > timezone.now():
-        return  # `sms_send_due` sends them in the morning
-    for message in messages:
-        transaction.on_commit(functools.partial(async_task, "portal.tasks.send_sms", message.pk))
+def _held(not_before: dt.datetime | None) -> bool:
+    """Queued at night: `sms_send_due` sends it in the morning."""
+    return not_before is not None and not_before > timezone.now()
 
 
 def _backoff(attempts: int) -> dt.timedelta:
