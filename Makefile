@@ -7,7 +7,7 @@ PYTHON ?= python3
 # Compiled translation catalogues are build output: made from the committed .po files.
 MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 
-.PHONY: run test typecheck lint system-deps system-deps-with-browser
+.PHONY: run test typecheck lint bench system-deps system-deps-with-browser
 
 # Debian packages (Pango, CJK fonts): installs what is missing when root, else prints the apt-get line.
 system-deps:
@@ -38,3 +38,8 @@ typecheck: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Every benchmark on a throwaway PostgreSQL with a million loans (about an hour): docs/PERFORMANCE.md.
+bench: $(STAMP) $(MO)
+	@scripts/system-deps.sh --with-postgres --with-bench
+	$(BIN)/python -m bench.all

@@ -24,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -154,6 +155,15 @@ class CaseAdmin(admin.ModelAdmin):
 
     def has_work_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(WORK_PERMISSION)
+
+    def action_checkbox(self, obj: Case) -> SafeString:
+        """The admin's checkbox of a row, the same HTML written directly: the admin renders it
+        through the form templates, some 15 % of the queue page's time for its 50 rows."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME, str(obj.pk), label,
+        )
 
     @admin.display(description=gettext_lazy("priority"), ordering="-priority")
     def priority_shown(self, obj: Case) -> str:

@@ -264,6 +264,12 @@ class Installment(models.Model):
                 fields=["due_date", "loan"], condition=Q(status__in=["pending", "due", "overdue"]),
                 name="installment_open_due_loan_idx",
             ),
+            # The dashboard's recovery curve: bills that ever went overdue, by due date (a few
+            # percent of the book).
+            models.Index(
+                fields=["due_date"], condition=Q(overdue_since__isnull=False),
+                name="installment_overdue_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -433,6 +439,13 @@ class JournalEntry(AppendOnlyModel):
             models.UniqueConstraint(
                 fields=["payment", "kind"], condition=Q(payment__isnull=False),
                 name="journal_one_entry_per_payment_and_kind",
+            ),
+        ]
+        indexes = [
+            # The dashboard's restructured loans of a period: a few rows among millions.
+            models.Index(
+                fields=["business_date", "loan"], condition=Q(kind="restructuring"),
+                name="journal_restructuring_idx",
             ),
         ]
 

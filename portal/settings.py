@@ -211,7 +211,17 @@ REST_FRAMEWORK = {
 # Throttle counts: per process in memory on one machine; shared in Redis when REDIS_URL is set.
 PORTAL_API_THROTTLE_CACHE = "api-throttle"
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # The monitoring dashboard's figures (reporting.dashboard, its only user): shared by every web
+    # process and the task cluster, which computes them in the background; in Redis when there is
+    # one, else in files on this machine; in memory for the tests.
+    "default": (
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        if TESTING
+        else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("REDIS_URL", "")}
+        if env_str("REDIS_URL", "")
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+              "LOCATION": str(BASE_DIR / "var" / "cache" / "default")}
+    ),
     PORTAL_API_THROTTLE_CACHE: (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("REDIS_URL", "")}
         if env_str("REDIS_URL", "")
@@ -423,7 +433,8 @@ PORTAL_CREDIT_NOTICE_DAYS = env_int("PORTAL_CREDIT_NOTICE_DAYS", 7, minimum=0)
 PORTAL_CREDIT_REPORT_CHUNK_SIZE = env_int("PORTAL_CREDIT_REPORT_CHUNK_SIZE", 1000, minimum=1)
 PORTAL_CREDIT_REPORT_STALE_SECONDS = env_int("PORTAL_CREDIT_REPORT_STALE_SECONDS", 900, minimum=0)
 # The monitoring dashboard keeps its live figures (stages, workload) this long; figures that
-# cannot change within the day are kept for the business date.
+# cannot change within the day are kept for the business date. The schedule "dashboard-refresh"
+# computes them again every 5 minutes (reporting.dashboard.REFRESH_MINUTES).
 PORTAL_DASHBOARD_LIVE_CACHE_SECONDS = env_int("PORTAL_DASHBOARD_LIVE_CACHE_SECONDS", 300, minimum=0)
 
 LOGGING = {

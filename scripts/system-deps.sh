@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Ensure the Debian packages this project needs are installed.
 #
-# Usage: scripts/system-deps.sh [--with-postgres] [--with-browser]
+# Usage: scripts/system-deps.sh [--with-postgres] [--with-browser] [--with-bench]
+#
+# --with-bench adds the load generator `wrk` for bench/pages_load.py.
 #
 # Runs before every `make run` / `make test`, so the happy path must be fast
 # and silent: only dpkg-query checks, no apt-get update unless something is
@@ -9,16 +11,18 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 [--with-postgres] [--with-browser]" >&2
+    echo "usage: $0 [--with-postgres] [--with-browser] [--with-bench]" >&2
     exit 2
 }
 
 with_postgres=0
 with_browser=0
+with_bench=0
 for arg in "$@"; do
     case "$arg" in
         --with-postgres) with_postgres=1 ;;
         --with-browser) with_browser=1 ;;
+        --with-bench) with_bench=1 ;;
         -h | --help) usage ;;
         *)
             echo "system-deps: unknown option: $arg" >&2
@@ -55,6 +59,11 @@ fi
 # Browser tests drive Debian's chromium at this fixed path.
 if ((with_browser)) && [[ ! -x /usr/bin/chromium ]]; then
     wanted+=(chromium)
+fi
+
+# bench/pages_load.py drives gunicorn with wrk from loopback.
+if ((with_bench)); then
+    wanted+=(wrk)
 fi
 
 # Not Debian/Ubuntu: we can't check or install, so just say what we'd want.

@@ -416,3 +416,51 @@ def test_figures_that_cannot_change_within_the_day_are_cached_by_date_and_filter
     other = Filters(product_id=product.pk, segment=None, first_month=FEB, last_month=MAY)
     assert figure("roll_rates", other).rows != first.rows  # other filters: their own entry
 
+
+
+def test_the_kept_numbers_are_in_no_language_each_reader_gets_their_own(staged):
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        chinese = figure("stages")  # computes and keeps the numbers
+    english = figure("stages")  # the same numbers, in English
+    assert english.title == "Loans and balances per stage" and chinese.title != english.title
+    assert english.rows[0][0] == "Current" and chinese.rows[0][0] != "Current"
+    assert [row[1:] for row in english.rows] == [row[1:] for row in chinese.rows]
+
+
+def test_the_background_refresh_computes_the_opening_page_before_anyone_asks(staged, client, supervisor, monkeypatch):
+    from debt_collections.models import CloseOfBusinessRun, RunStatus
+    from reporting import tasks
+
+    monkeypatch.setattr(tasks, "business_today", lambda: TODAY)
+    monkeypatch.setattr("reporting.admin.business_today", lambda: TODAY)
+    live = ["stages", "agents", "concessions"]
+    # Yesterday is not closed yet: the figures "as of the close of yesterday" wait for it.
+    assert tasks.refresh_dashboard() == live
+    CloseOfBusinessRun.objects.create(business_date=TODAY - dt.timedelta(days=1), status=RunStatus.COMPLETED)
+    assert tasks.refresh_dashboard() == ["stages", "roll_rates", "recovery", "promises", "agents", "concessions"]
+    assert tasks.refresh_dashboard() == live  # the daily ones are kept for the day
+    # The page as it opens (no filters) computes nothing: no bill, allocation or loan is read.
+    client.force_login(supervisor)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse(URL))
+    assert response.status_code == 200 and "Loans and balances per stage" in response.text
+    read = " ".join(query["sql"] for query in ctx.captured_queries)
+    assert "loans_installment" not in read and "loans_allocation" not in read and "loans_loan" not in read
+
+
+def test_the_refresh_runs_every_five_minutes_created_once():
+    import importlib
+
+    from django.apps import apps
+    from django.utils.module_loading import import_string
+    from django_q.models import Schedule
+
+    migration = importlib.import_module("reporting.migrations.0003_dashboard_refresh_schedule")
+    Schedule.objects.filter(name=migration.NAME).delete()  # transactional tests flush
+    migration.create_schedule(apps, None)
+    migration.create_schedule(apps, None)
+    schedule = Schedule.objects.get(name=migration.NAME)
+    assert schedule.schedule_type == "I" and schedule.minutes == dashboard.REFRESH_MINUTES == migration.MINUTES
+    assert callable(import_string(schedule.func))
