@@ -255,9 +255,13 @@ def notice_facts(
     case_id: int | None,
     as_of: dt.date,
     extra_context: Mapping[str, Any] | None = None,
+    deadline: dt.date | None = None,
 ) -> dict[str, Any]:
     """Everything one notice prints. Raises DomainError when the notice makes no sense
-    (nothing overdue for a demand, a reporting date in the past, malformed agreement terms)."""
+    (nothing overdue for a demand, a reporting date in the past, malformed agreement terms).
+
+    `deadline`: `deadline_after(as_of)` when the caller worked it out already (a batch does,
+    once for all its notices: it reads the working-day calendar)."""
     extra = dict(extra_context or {})
     borrower = loan.borrower
     facts: dict[str, Any] = {
@@ -281,7 +285,7 @@ def notice_facts(
                 _("Loan %(reference)s has nothing overdue: no %(kind)s is needed.")
                 % {"reference": loan.reference, "kind": NoticeKind(kind).label}
             )
-        facts["deadline"] = deadline_after(as_of).isoformat()
+        facts["deadline"] = (deadline or deadline_after(as_of)).isoformat()
     if kind == NoticeKind.LAWYER_LETTER:
         facts["law_firm"] = law_firm_facts()
     if kind == NoticeKind.CREDIT_REPORT_NOTICE:

@@ -4,8 +4,10 @@
   fragment: a <section> whose id is the notice's anchor. Django's autoescaping stays on: no
   template marks a fact safe, so a borrower's own text prints as the characters they typed.
 - `pdf_render` lays out any number of fragments as ONE HTML document (each notice starts a new
-  page and its own page numbering), writes the combined PDF, and splits it back into one PDF per
-  notice with `Document.copy(pages)`, finding each notice's pages by its anchor.
+  page and its own page numbering), writes the combined PDF once, and splits it back into one
+  PDF per notice by copying each notice's pages out of it with pypdf (found by its anchor). The
+  work itself is a `RenderJob` (plain data: the document's HTML and the notices' anchors), so
+  `notices.render_pool` can run it in a helper process too.
 - `StaticFilesFetcher` is the only way WeasyPrint reads anything: it serves files below the
   project's static directories (the stylesheet) and refuses every other URL, so a template can
   never make the renderer fetch from the network or read other files.
@@ -14,8 +16,8 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
+import io
 import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +30,8 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import SafeString, mark_safe
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import NameObject, TextStringObject
 from weasyprint import HTML
 from weasyprint.document import Document
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -166,50 +170,108 @@ def _document_html(parts: Sequence[NoticePart], title: str, language: str) -> st
     )
 
 
-def _pages_by_anchor(document: Document, parts: Sequence[NoticePart]) -> dict[str, list[Any]]:
-    """Each notice's pages: a page belongs to the notice whose anchor it carries (every page a
-    section spans carries the section's anchor; a notice always starts a new page)."""
-    wanted = {part.anchor for part in parts}
-    pages: dict[str, list[Any]] = {part.anchor: [] for part in parts}
+def _page_counts(document: Document, anchors: Sequence[str]) -> list[int]:
+    """How many pages each notice has, in order: a page belongs to the notice whose anchor it
+    carries (every page a section spans carries the section's anchor; a notice always starts a
+    new page), and each notice's pages follow one another."""
+    wanted = set(anchors)
+    counts: dict[str, int] = dict.fromkeys(anchors, 0)
+    order: list[str] = []
     for page in document.pages:
         mine = [anchor for anchor in page.anchors if anchor in wanted]
         if len(mine) != 1:
             raise RuntimeError(f"a page carries {len(mine)} notice anchors, expected one: {mine}")
-        pages[mine[0]].append(page)
-    missing = [anchor for anchor, found in pages.items() if not found]
+        if not order or order[-1] != mine[0]:
+            order.append(mine[0])
+        counts[mine[0]] += 1
+    missing = [anchor for anchor, found in counts.items() if not found]
     if missing:
         raise RuntimeError(f"notices without pages: {missing}")
-    return pages
+    if order != list(anchors):
+        raise RuntimeError("the notices' pages are not in the order of the notices")
+    return [counts[anchor] for anchor in anchors]
+
+
+def _split(combined: bytes, titles: Sequence[str], counts: Sequence[int]) -> list[bytes]:
+    """Each notice's own PDF: its pages copied out of the combined PDF as they are (content
+    streams untouched, so the text and the look are those of the combined file), with the
+    combined file's metadata and the notice's own title.
+
+    The pages keep using the combined document's embedded font subsets: the fonts are subset
+    once per document, not once per notice (subsetting the two CJK fonts costs about as much as
+    laying a letter out). So a notice's file also holds the glyphs, and their characters as an
+    unordered set, that the other letters of its document use; never their text, pages or
+    metadata. A document is one batch chunk (PORTAL_NOTICE_BATCH_CHUNK cases at most).
+    """
+    reader = PdfReader(io.BytesIO(combined))
+    info = {key: str(value) for key, value in (reader.metadata or {}).items()}
+    language = reader.root_object.get("/Lang")
+    pdfs: list[bytes] = []
+    start = 0
+    for title, count in zip(titles, counts, strict=True):
+        writer = PdfWriter()
+        for index in range(start, start + count):
+            writer.add_page(reader.pages[index])
+        writer.add_metadata({**info, "/Title": title})
+        if language is not None:
+            writer.root_object[NameObject("/Lang")] = TextStringObject(str(language))
+        out = io.BytesIO()
+        writer.write(out)
+        pdfs.append(out.getvalue())
+        start += count
+    return pdfs
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One document to lay out, as plain data: rendered here or in a helper process."""
+
+    html: str
+    base_url: str
+    anchors: tuple[str, ...]
+    titles: tuple[str, ...]
+    split: bool
+
+
+def render_job(
+    parts: Sequence[NoticePart], *, title: str, language: str = "zh-hans", split: bool = True
+) -> RenderJob:
+    if not parts:
+        raise ValueError("nothing to render")
+    return RenderJob(
+        html=_document_html(parts, title, language),
+        base_url=stylesheet_path().parent.as_uri() + "/",
+        anchors=tuple(part.anchor for part in parts),
+        titles=tuple(part.title for part in parts),
+        split=split,
+    )
+
+
+def run_render_job(job: RenderJob) -> RenderResult:
+    """Lay the document out once, write the combined PDF once (fonts subset once), and with
+    `split` cut it into each notice's own PDF by page ranges."""
+    fetcher = StaticFilesFetcher()
+    try:
+        document = HTML(string=job.html, base_url=job.base_url, url_fetcher=fetcher).render()
+    except FatalURLFetchingError as refused:  # a BaseException: made an ordinary error here
+        raise FetchRefused(str(refused.__cause__ or refused)) from refused
+    combined = document.write_pdf()
+    rendered: list[RenderedPart] = []
+    if job.split:
+        counts = _page_counts(document, job.anchors)
+        if len(job.anchors) == 1:
+            pdfs = [combined]
+        else:
+            pdfs = _split(combined, job.titles, counts)
+        rendered = [
+            RenderedPart(anchor=anchor, pdf=pdf, pages=count)
+            for anchor, pdf, count in zip(job.anchors, pdfs, counts, strict=True)
+        ]
+    return RenderResult(combined=combined, pages=len(document.pages), parts=rendered)
 
 
 def pdf_render(
     parts: Sequence[NoticePart], *, title: str, language: str = "zh-hans", split: bool = True
 ) -> RenderResult:
     """Lay out the parts as one document; the combined PDF and, with `split`, each part's own."""
-    if not parts:
-        raise ValueError("nothing to render")
-    fetcher = StaticFilesFetcher()
-    try:
-        html = HTML(
-            string=_document_html(parts, title, language),
-            base_url=stylesheet_path().parent.as_uri() + "/",
-            url_fetcher=fetcher,
-        )
-        document = html.render()
-    except FatalURLFetchingError as refused:  # a BaseException: made an ordinary error here
-        raise FetchRefused(str(refused.__cause__ or refused)) from refused
-    combined = document.write_pdf()
-    rendered: list[RenderedPart] = []
-    if split:
-        by_anchor = _pages_by_anchor(document, parts)
-        for part in parts:
-            pages = by_anchor[part.anchor]
-            if len(parts) == 1:
-                pdf = combined
-            else:
-                own = document.copy(pages)
-                own.metadata = copy.copy(document.metadata)
-                own.metadata.title = part.title
-                pdf = own.write_pdf()
-            rendered.append(RenderedPart(anchor=part.anchor, pdf=pdf, pages=len(pages)))
-    return RenderResult(combined=combined, pages=len(document.pages), parts=rendered)
+    return run_render_job(render_job(parts, title=title, language=language, split=split))

@@ -5,12 +5,14 @@
   and the audit event are then written in one transaction, and the file is deleted again if that
   transaction rolls back. Nothing is locked: a notice changes no loan or case.
 - `notice_batch_create` / `notice_batch_run`: many cases' notices for the post room. The task
-  claims the batch by a conditional update, renders each chunk of cases as one HTML document,
-  splits it into the notices' own PDFs, and commits each chunk's files, rows, audit events and
-  progress together; at the end the chunks' PDFs are joined into one file. One task works for
-  about PORTAL_NOTICE_BATCH_SLICE_SECONDS and queues the next for the rest, so no batch nears
-  django-q2's timeout. A run killed halfway is taken over by the next start of the task once the
-  batch has been silent for PORTAL_NOTICE_BATCH_STALE_SECONDS, from the last committed chunk.
+  claims the batch by a conditional update, renders each chunk of cases as one HTML document (or,
+  on several cores, as a few consecutive documents laid out at the same time by helper processes,
+  `notices.render_pool`), splits it into the notices' own PDFs, and commits each chunk's files,
+  rows, audit events and progress together; at the end the chunks' PDFs are joined into one
+  file. One task works for about PORTAL_NOTICE_BATCH_SLICE_SECONDS and queues the next for the
+  rest, so no batch nears django-q2's timeout. A run killed halfway is taken over by the next
+  start of the task once the batch has been silent for PORTAL_NOTICE_BATCH_STALE_SECONDS, from
+  the last committed chunk.
 - `notice_delivery_record`: printed → posted → delivered / returned, along the declared
   transitions, with a history row and an audit event for each move.
 """
@@ -44,7 +46,7 @@ from portal.calendar import business_today
 from portal.errors import DomainError, NotAllowed
 from portal.models import User
 
-from .facts import notice_facts
+from .facts import deadline_after, notice_facts
 from .models import (
     BATCH_KINDS,
     DELIVERY_TRANSITIONS,
@@ -57,6 +59,7 @@ from .models import (
     NoticeDeliveryEvent,
     NoticeKind,
 )
+from .render_pool import RenderPool, render_slices
 from .rendering import NoticePart, notice_html, pdf_render, template_version
 
 log = logging.getLogger(__name__)
@@ -294,8 +297,14 @@ def notice_batch_create(*, kind: str, case_ids: Sequence[int], actor: User) -> N
     return batch
 
 
-def _batch_chunk(batch: NoticeBatch, case_ids: list[int]) -> None:
-    """Generate the notices of one chunk of cases and commit them with the batch's progress."""
+def _batch_chunk(
+    batch: NoticeBatch, case_ids: list[int], *, pool: RenderPool | None = None
+) -> None:
+    """Generate the notices of one chunk of cases and commit them with the batch's progress.
+
+    The chunk is laid out as one document, or with a `pool` as a few consecutive documents
+    rendered at the same time in helper processes; each document's combined PDF is kept as one
+    of the batch's parts, each notice's own PDF is cut out of it."""
     as_of = business_today()
     actor = batch.requested_by
     cases = {
@@ -305,6 +314,7 @@ def _batch_chunk(batch: NoticeBatch, case_ids: list[int]) -> None:
         )
     }
     installments = _installments_by_loan([case.loan_id for case in cases.values()])
+    deadline = deadline_after(as_of)
     skipped: list[dict[str, Any]] = []
     plans: list[dict[str, Any]] = []
     parts: list[NoticePart] = []
@@ -325,6 +335,7 @@ def _batch_chunk(batch: NoticeBatch, case_ids: list[int]) -> None:
                 installments=installments[loan.pk],
                 case_id=case_id,
                 as_of=as_of,
+                deadline=deadline,
             )
         except DomainError as refused:  # e.g. paid meanwhile: nothing overdue any more
             skipped.append({"case": case_id, "reason": str(refused)})
@@ -346,17 +357,23 @@ def _batch_chunk(batch: NoticeBatch, case_ids: list[int]) -> None:
         for language in {p["language"] for p in plans}
     }
     rendered = (
-        pdf_render(parts, title=f"{NoticeKind(batch.kind).label} · batch {batch.pk}")
+        render_slices(
+            pool,
+            parts,
+            title=f"{NoticeKind(batch.kind).label} · batch {batch.pk}",
+            render_here=pdf_render,
+        )
         if parts
-        else None
+        else []
     )
+    own_pdfs = [own for result in rendered for own in result.parts]
 
     stored: list[str] = []
     try:
         with transaction.atomic():
             notices = []
-            if rendered is not None:
-                for plan, own in zip(plans, rendered.parts, strict=True):
+            if rendered:
+                for plan, own in zip(plans, own_pdfs, strict=True):
                     notices.append(
                         _new_notice(
                             kind=batch.kind,
@@ -378,10 +395,10 @@ def _batch_chunk(batch: NoticeBatch, case_ids: list[int]) -> None:
                     [audit_event(**_audit_generated(notice, actor)) for notice in notices]
                 )
             new_parts = list(batch.parts)
-            if rendered is not None:
+            for index, result in enumerate(rendered):
                 name = PrivateMediaStorage().save(
-                    f"notices/batches/{batch.public_id}/part-{batch.done:06d}.pdf",
-                    ContentFile(rendered.combined),
+                    f"notices/batches/{batch.public_id}/part-{batch.done:06d}-{index}.pdf",
+                    ContentFile(result.combined),
                 )
                 stored.append(name)
                 new_parts.append(name)
@@ -502,12 +519,16 @@ def notice_batch_run(*, batch_id: int) -> str:
     deadline = time.monotonic() + settings.PORTAL_NOTICE_BATCH_SLICE_SECONDS
     try:
         chunk = settings.PORTAL_NOTICE_BATCH_CHUNK
-        while batch.done < batch.total:
-            _batch_chunk(
-                batch, [int(case_id) for case_id in batch.case_ids[batch.done : batch.done + chunk]]
-            )
-            if batch.done < batch.total and time.monotonic() > deadline:
-                return "continued" if _hand_over(batch) else "not-claimed"
+        with RenderPool() as pool:
+            pool.expect(min(chunk, batch.total - batch.done))
+            while batch.done < batch.total:
+                _batch_chunk(
+                    batch,
+                    [int(case_id) for case_id in batch.case_ids[batch.done : batch.done + chunk]],
+                    pool=pool,
+                )
+                if batch.done < batch.total and time.monotonic() > deadline:
+                    return "continued" if _hand_over(batch) else "not-claimed"
         _batch_finish(batch)
     except BatchTakenOver:
         log.warning("notice batch %s: another run took over", batch_id)
@@ -608,5 +629,9 @@ def restructuring_agreement_print(*, proposal_id: int, actor: User | None) -> No
         "first_due_date": context["proposed_totals"]["first_due"],
         "proposal": f"#{proposal.pk}",
     }
-    return notice_generate(kind=NoticeKind.RESTRUCTURING_AGREEMENT, actor=actor, loan_id=proposal.loan_id,
-                           extra_context=terms)
+    return notice_generate(
+        kind=NoticeKind.RESTRUCTURING_AGREEMENT,
+        actor=actor,
+        loan_id=proposal.loan_id,
+        extra_context=terms,
+    )

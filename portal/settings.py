@@ -418,7 +418,9 @@ PORTAL_NOTICE_DEADLINE_DAYS = env_int("PORTAL_NOTICE_DEADLINE_DAYS", 7, minimum=
 # seconds one task works before queuing the next for the rest (well under the task timeout), and
 # how long a running batch may stay silent before a new start of its task takes it over (longer
 # than a slice and a chunk).
-PORTAL_NOTICE_BATCH_CHUNK = env_int("PORTAL_NOTICE_BATCH_CHUNK", 25, minimum=1)
+# Letters laid out as one document (their font subsets shared), and processes rendering a chunk.
+PORTAL_NOTICE_BATCH_CHUNK = env_int("PORTAL_NOTICE_BATCH_CHUNK", 100, minimum=1)
+PORTAL_NOTICE_RENDER_PROCESSES = env_int("PORTAL_NOTICE_RENDER_PROCESSES", min(4, os.cpu_count() or 1), minimum=1)
 PORTAL_NOTICE_BATCH_MAX = env_int("PORTAL_NOTICE_BATCH_MAX", 2000, minimum=1)
 PORTAL_NOTICE_BATCH_SLICE_SECONDS = env_int("PORTAL_NOTICE_BATCH_SLICE_SECONDS", 120, minimum=0)
 PORTAL_NOTICE_BATCH_STALE_SECONDS = env_int("PORTAL_NOTICE_BATCH_STALE_SECONDS", 300, minimum=1)

@@ -92,8 +92,8 @@ def test_progress_moves_chunk_by_chunk(
 
     original = services._batch_chunk
 
-    def watch(batch: NoticeBatch, case_ids: list[int]) -> None:
-        original(batch, case_ids)
+    def watch(batch: NoticeBatch, case_ids: list[int], **kwargs: Any) -> None:
+        original(batch, case_ids, **kwargs)
         seen.append(NoticeBatch.objects.get(pk=batch.pk).done)
 
     monkeypatch.setattr(services, "_batch_chunk", watch)

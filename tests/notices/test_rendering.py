@@ -295,6 +295,8 @@ def test_one_document_splits_into_each_notices_own_pages():
     assert result.parts[1].pages == 1 and result.parts[0].pages >= 2
     assert result.pages == sum(p.pages for p in result.parts)
     assert "乙短函" in pdf_text(result.parts[1].pdf) and "甲" not in pdf_text(result.parts[1].pdf)
+    metadata = pdf_reader(result.parts[1].pdf).metadata
+    assert metadata is not None and metadata.title == "notice-B"  # its own title
     assert pdf_text(result.parts[0].pdf).lstrip().startswith("甲")
     assert "乙短函" in pdf_text(result.combined)
 
