@@ -1,47 +1,32 @@
 """The agents' case queue with many open cases: queries and time of a first page, and its plan.
 
-    .venv/bin/python -m bench.case_queue [--cases 100000]
-    scripts/with-postgres.sh .venv/bin/python -m bench.case_queue
+    .venv/bin/python -m bench.case_queue [--cases 100000] [--sqlite]
 
 Prints, for each queue (all open, mine, unassigned, one stage), the number of queries of its
 first page in the admin, the time it took, and the query plan of the page's SELECT. Exits
 non-zero only when a page is wrong (not 200, or a query count that depends on the queue), never
-because the machine was slow. Uses a scratch database: the SQLite file var/bench.sqlite3, or
-the database of DATABASE_URL (which it migrates).
+because the machine was slow. Its cases are bare rows made for this script; `bench.pages`
+measures the queue on a seeded book.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import os
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
+
+from bench import harness
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = harness.arguments(__doc__)
     parser.add_argument("--cases", type=int, default=100_000)
     args = parser.parse_args()
-
-    root = Path(__file__).resolve().parent.parent
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     # DEBUG on: the admin's static files are served from the finders, no collectstatic needed.
-    os.environ.setdefault("DJANGO_DEBUG", "true")
-    if not os.environ.get("DATABASE_URL"):
-        scratch = root / "var" / "bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
-        os.environ["PORTAL_SQLITE_PATH"] = str(scratch)
-    sys.path.insert(0, str(root))
+    harness.setup("bench.case_queue", sqlite=args.sqlite, debug=True)
 
-    import django
-
-    django.setup()
     from django.contrib.auth.models import Group
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -54,7 +39,6 @@ def main() -> int:
     from portal.models import User
     from portal.roles import AGENT, SUPERVISOR
 
-    call_command("migrate", verbosity=0)
     product, _ = Product.objects.get_or_create(
         code="bench-12",
         defaults={
@@ -142,12 +126,10 @@ def main() -> int:
             elapsed = time.perf_counter() - start
         if response.status_code != 200:
             wrong.append(f"{label}: status {response.status_code}")
+            continue
         counts.add(len(queries))
-        page_sql = next(
-            q["sql"]
-            for q in queries.captured_queries
-            if "LIMIT" in q["sql"] and "collections_case" in q["sql"]
-        )
+        # The page's SELECT: the widest query on cases (the count and the filters' are narrower).
+        page_sql = max((q["sql"] for q in queries.captured_queries if "collections_case" in q["sql"]), key=len)
         with connection.cursor() as cursor:
             cursor.execute(
                 ("EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN ")
