@@ -25,6 +25,8 @@ from portal.money import ZERO, MoneyField, RateField
 from .validators import validate_mainland_mobile, validate_national_id
 
 COMPONENTS = ("fees", "penalty", "interest", "principal")  # allocation order (Civil Code art. 561)
+# The columns of one part of a bill: (due, paid, waived, written off).
+_PART_COLUMNS = {c: (f"{c}_due", f"{c}_paid", f"{c}_waived", f"{c}_written_off") for c in COMPONENTS}
 
 
 
@@ -276,12 +278,8 @@ class Installment(models.Model):
         return f"{self.loan_id} #{self.number} {self.due_date}"
 
     def outstanding(self, component: str) -> Decimal:
-        return (
-            getattr(self, f"{component}_due")
-            - getattr(self, f"{component}_paid")
-            - getattr(self, f"{component}_waived")
-            - getattr(self, f"{component}_written_off")
-        )
+        due, paid, waived, written_off = _PART_COLUMNS[component]
+        return getattr(self, due) - getattr(self, paid) - getattr(self, waived) - getattr(self, written_off)
 
     @property
     def penalty_outstanding(self) -> Decimal:
@@ -289,7 +287,14 @@ class Installment(models.Model):
 
     @property
     def total_outstanding(self) -> Decimal:
-        return sum((self.outstanding(c) for c in COMPONENTS), ZERO)
+        # Spelt out: a payment asks this about every bill several times (exact: Decimal sums).
+        return (
+            ZERO + self.fees_due + self.penalty_due + self.interest_due + self.principal_due
+            - self.fees_paid - self.penalty_paid - self.interest_paid - self.principal_paid
+            - self.fees_waived - self.penalty_waived - self.interest_waived - self.principal_waived
+            - self.fees_written_off - self.penalty_written_off - self.interest_written_off
+            - self.principal_written_off
+        )
 
     @property
     def has_write_off(self) -> bool:

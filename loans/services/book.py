@@ -8,23 +8,32 @@ can read when it refuses.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.audit import audit_event, audit_record, audit_record_many
+from portal.bulk import bulk_update_rows
 from portal.errors import IdempotencyKeyReused, InvalidAmount, NotAllowed
 from portal.models import AuditEvent, User
-from portal.money import ZERO, parse_amount, round_money
+from portal.money import ZERO, parse_amount
 
-from ..allocation import Allocated, Parts, open_installments, payoff_quote, plan_payment
+from ..allocation import Allocated, Parts, payoff_quote, plan_payment
+from ..delinquency import (  # noqa: F401  (stage_for is part of the services' API)
+    accrue_penalty,
+    open_installments,
+    refresh_loan,
+    stage_for,
+)
 from ..models import (
     COMPONENTS,
     Allocation,
@@ -42,75 +51,24 @@ from ..models import (
     Payment,
     PaymentStatus,
     Product,
-    Stage,
     StageChange,
 )
 from ..schedule import plan_schedule
+from .batch import Batch
 
 MIN_PRINCIPAL = Decimal("100.00")
-DAYS_PER_YEAR = Decimal(360)
 
 
 # --- Delinquency ------------------------------------------------------------------------------
-
-
-def stage_for(days_past_due: int) -> Stage:
-    thresholds = settings.PORTAL_STAGE_THRESHOLDS
-    for stage in (Stage.WRITE_OFF_CANDIDATE, Stage.NON_PERFORMING, Stage.COLLECTIONS, Stage.REMINDER):
-        if days_past_due >= thresholds[stage.value]:
-            return stage
-    return Stage.CURRENT
-
-
-def _is_past_grace(installment: Installment, grace_days: int, as_of: dt.date) -> bool:
-    return as_of > installment.due_date + dt.timedelta(days=grace_days)
-
-
-def _refresh_installment_status(installment: Installment, grace_days: int, as_of: dt.date) -> None:
-    if installment.status == InstallmentStatus.SUPERSEDED:
-        return
-    if installment.total_outstanding == 0 and any(
-        getattr(installment, f"{c}_written_off") for c in COMPONENTS
-    ):
-        installment.status = InstallmentStatus.WRITTEN_OFF  # off the books, not paid
-        installment.settled_on = None
-    elif installment.total_outstanding == 0:
-        installment.status = InstallmentStatus.PAID
-        installment.settled_on = installment.settled_on or as_of
-    elif _is_past_grace(installment, grace_days, as_of):
-        installment.status = InstallmentStatus.OVERDUE
-        installment.overdue_since = installment.overdue_since or as_of
-    elif installment.due_date <= as_of:
-        installment.status = InstallmentStatus.DUE
-    else:
-        installment.status = InstallmentStatus.PENDING
-    if installment.total_outstanding > 0:
-        installment.settled_on = None
-
-
-def refresh_loan(loan: Loan, installments: list[Installment], as_of: dt.date) -> dict[str, Any]:
-    """Recompute statuses, days past due and stage; returns what changed (for the audit)."""
-    before = {"status": loan.status, "stage": loan.stage, "days_past_due": loan.days_past_due}
-    for installment in installments:
-        _refresh_installment_status(installment, loan.grace_days, as_of)
-    unpaid = open_installments(installments)
-    oldest_overdue = next(
-        (i for i in unpaid if _is_past_grace(i, loan.grace_days, as_of)), None
-    )
-    loan.days_past_due = (as_of - oldest_overdue.due_date).days if oldest_overdue else 0
-    if loan.status == LoanStatus.ACTIVE and not unpaid:
-        loan.status = LoanStatus.SETTLED
-    elif loan.status == LoanStatus.SETTLED and unpaid:  # a reversal reopens a settled loan
-        loan.status = LoanStatus.ACTIVE
-    loan.stage = stage_for(loan.days_past_due) if loan.status == LoanStatus.ACTIVE else Stage.CURRENT
-    after = {"status": loan.status, "stage": loan.stage, "days_past_due": loan.days_past_due}
-    return {k: (before[k], after[k]) for k in before if before[k] != after[k]}
 
 
 _INSTALLMENT_FIELDS = [
     "due_date", "status", "overdue_since", "settled_on",
     *[f"{c}_{kind}" for c in COMPONENTS for kind in ("due", "paid", "waived", "written_off")],
 ]
+
+
+_LOAN_FIELDS = ["status", "stage", "days_past_due", "aged_through"]
 
 
 @dataclass
@@ -120,28 +78,112 @@ class LockedLoan:
     loan: Loan
     installments: list[Installment]
     original: dict[int, tuple[Any, ...]]
+    loan_original: tuple[Any, ...] = ()
+
+    def changed(self) -> tuple[list[tuple[Installment, list[str]]], list[str]]:
+        """What changed since the lock: each changed bill with the names of its changed columns,
+        and the names of the loan's changed columns."""
+        bills = []
+        for installment in self.installments:
+            before, now = self.original[installment.pk], _bill_snapshot(installment)
+            if now != before:
+                bills.append((installment, [
+                    name for name, old, new in zip(_INSTALLMENT_FIELDS, before, now, strict=True) if new != old
+                ]))
+        if not self.loan_original:
+            return bills, list(_LOAN_FIELDS)
+        now = _loan_snapshot(self.loan)
+        return bills, [name for name, old, new in zip(_LOAN_FIELDS, self.loan_original, now, strict=True) if new != old]
 
     def save(self) -> None:
-        for installment in self.installments:
-            before = self.original[installment.pk]
-            changed = {
-                name: getattr(installment, name)
-                for name, old in zip(_INSTALLMENT_FIELDS, before, strict=True)
-                if getattr(installment, name) != old
-            }
-            if changed:
-                Installment.objects.filter(pk=installment.pk).update(**changed)
-        self.loan.save(update_fields=["status", "stage", "days_past_due", "aged_through"])
+        """Write what changed: the changed bills in one statement (the union of their changed
+        columns), then the loan's changed columns; nothing when nothing changed."""
+        bills, loan = self.changed()
+        if bills:
+            fields = [name for name in _INSTALLMENT_FIELDS if any(name in names for _, names in bills)]
+            bulk_update_rows(
+                Installment, fields, [[*(getattr(i, name) for name in fields), i.pk] for i, _ in bills]
+            )
+        if loan:
+            self.loan.save(update_fields=loan)
+
+    def save_into(self, batch: Batch) -> None:
+        """`save`, as parts of the caller's batch (written when the batch is)."""
+        bills, loan = self.changed()
+        for installment, names in bills:
+            batch.update(Installment, installment.pk, {name: getattr(installment, name) for name in names})
+        batch.update(Loan, self.loan.pk, {name: getattr(self.loan, name) for name in loan})
+
+
+class _CompiledQuery:
+    """The SQL of `queryset(id)`, compiled once per database: `lock_loan` runs the same two
+    statements for every payment, and compiling them each time cost more than everything else a
+    payment does in Python. Rows become instances as the ORM makes them (`from_db`, after the
+    backend's and the fields' converters)."""
+
+    _MARKER = -1
+
+    def __init__(self, model: type[Any], queryset: Any) -> None:
+        self.model, self.queryset = model, queryset
+        self.compiled: dict[str, tuple[str, list[str], list[tuple[int, list[Any], Any]]]] = {}
+
+    def _compile(self, connection: Any) -> tuple[str, list[str], list[tuple[int, list[Any], Any]]]:
+        compiler = self.queryset(self._MARKER).query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        if list(params) != [self._MARKER]:
+            raise RuntimeError(f"{self.model.__name__}: the query takes one parameter, the id")
+        columns = [column for column, _, _ in compiler.select]
+        converters = [
+            (position, convert, column)
+            for position, column in enumerate(columns)
+            if (convert := connection.ops.get_db_converters(column) + column.get_db_converters(connection))
+        ]
+        return sql, [column.target.attname for column in columns], converters
+
+    def fetch(self, value: int) -> list[Any]:
+        connection = transaction.get_connection()
+        compiled = self.compiled.get(connection.alias)
+        if compiled is None:
+            compiled = self.compiled[connection.alias] = self._compile(connection)
+        sql, names, converters = compiled
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value])
+            rows = cursor.fetchall()
+        instances = []
+        for row in rows:
+            if converters:
+                row = list(row)
+                for position, convert, column in converters:
+                    for converter in convert:
+                        row[position] = converter(row[position], column, connection)
+            instances.append(self.model.from_db(connection.alias, names, row))
+        return instances
+
+
+_LOCK_LOAN = _CompiledQuery(Loan, lambda pk: Loan.objects.select_for_update().filter(pk=pk))
+_LOCK_BILLS = _CompiledQuery(
+    Installment, lambda pk: Installment.objects.select_for_update().filter(loan_id=pk).order_by("id")
+)
+_bill_snapshot = operator.attrgetter(*_INSTALLMENT_FIELDS)
+_loan_snapshot = operator.attrgetter(*_LOAN_FIELDS)
 
 
 def lock_loan(loan_id: int) -> LockedLoan:
-    """Lock the loan row first, then its installments in id order: one order everywhere."""
-    loan = Loan.objects.select_for_update().get(pk=loan_id)
-    installments = list(
-        Installment.objects.select_for_update().filter(loan_id=loan_id).order_by("id")
-    )
-    original = {i.pk: tuple(getattr(i, name) for name in _INSTALLMENT_FIELDS) for i in installments}
-    return LockedLoan(loan, installments, original)
+    """Lock the loan row first, then its installments in id order: one order everywhere.
+
+    Two statements on purpose: in READ COMMITTED the bills are read with a snapshot taken once
+    the loan is locked, so bills a concurrent restructuring added while this call waited for the
+    loan are seen (one joined statement would read them with its snapshot from before the wait).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError("lock_loan must run inside the service's transaction")
+    loans = _LOCK_LOAN.fetch(loan_id)
+    if not loans:
+        raise Loan.DoesNotExist("Loan matching query does not exist.")
+    loan = loans[0]
+    installments = _LOCK_BILLS.fetch(loan_id)
+    original = {i.pk: _bill_snapshot(i) for i in installments}
+    return LockedLoan(loan, installments, original, _loan_snapshot(loan))
 
 
 def state_change_rows(
@@ -291,23 +333,6 @@ class AgeingResult:
     already_aged: bool
 
 
-def accrue_penalty(loan: Loan, installments: list[Installment], business_date: dt.date) -> Decimal:
-    """Charge one day's penalty interest on the overdue principal of each bill past its grace
-    days (on the installments in memory); returns the total charged."""
-    daily_rate = loan.penalty_rate / DAYS_PER_YEAR
-    total = ZERO
-    for installment in installments:
-        if (
-            installment.status != InstallmentStatus.SUPERSEDED
-            and _is_past_grace(installment, loan.grace_days, business_date)
-            and installment.outstanding("principal") > 0
-        ):
-            charge = round_money(installment.outstanding("principal") * daily_rate)
-            installment.penalty_due += charge
-            total += charge
-    return total
-
-
 def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None) -> AgeingResult:
     """Close one business date for one loan: statuses, penalty accrual, days past due, stage.
 
@@ -372,6 +397,43 @@ def _replay(borrower_id: int, key: str, fingerprint: str) -> Payment | None:
     return existing
 
 
+@functools.cache
+def _insert_payment_sql(vendor: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    meta = Payment._meta
+    quote = transaction.get_connection().ops.quote_name
+    fields = tuple(f for f in meta.concrete_fields if not f.primary_key)
+    (key,) = [c for c in meta.constraints if c.name == "payment_idempotency_key_per_borrower"]
+    columns = {f.name: f.column for f in fields}
+    target = ", ".join(quote(columns[name]) for name in key.fields)  # type: ignore[attr-defined]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, fields
+
+
+def insert_payment_once(payment: Payment) -> bool:
+    """INSERT the payment unless its borrower already used its idempotency key: the key check
+    and the insert in one statement (`ON CONFLICT (borrower, key) DO NOTHING`, PostgreSQL and
+    SQLite). True when inserted, the payment then saved with its id; False when the key was
+    taken, by a committed payment (on PostgreSQL the statement waits for a twin still in flight,
+    so no error aborts the transaction and no savepoint is needed). Other constraints still raise.
+    """
+    connection = transaction.get_connection()
+    sql, fields = _insert_payment_sql(connection.vendor)
+    values = [f.get_db_prep_save(f.pre_save(payment, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    payment.pk = row[0]
+    payment._state.adding = False
+    payment._state.db = connection.alias
+    return True
+
+
 def apply_allocations(allocations: list[Allocated], kind: str, sign: int) -> Parts:
     """Add (sign=1) or take back (sign=-1) allocated parts on the installments' paid or waived
     columns; a reinstatement (sign=1) takes its parts off the written-off columns."""
@@ -417,68 +479,79 @@ def payment_post(
     with transaction.atomic():
         locked = lock_loan(loan_id)
         loan, installments = locked.loan, locked.installments
-        replay = _replay(loan.borrower_id, key, fingerprint)
-        if replay is not None:
-            return PaymentResult(replay, replayed=True)
         if loan.status == LoanStatus.WRITTEN_OFF:  # a recovery of bad debt: see write_off.py
+            replay = _replay(loan.borrower_id, key, fingerprint)
+            if replay is not None:
+                return PaymentResult(replay, replayed=True)
             from .write_off import recovery_post_locked
 
             return recovery_post_locked(
                 locked, value=value, channel=channel, key=key, fingerprint=fingerprint, actor=actor,
                 business_date=business_date, external_reference=external_reference,
             )
+        refusal: NotAllowed | InvalidAmount | None = None
         if loan.status != LoanStatus.ACTIVE:
-            raise NotAllowed(_("This loan is %(status)s; it takes no payments.") % {"status": loan.get_status_display()})
-        try:
-            plan = plan_payment(installments, value, business_date)
-        except ValueError:
-            raise InvalidAmount(
-                _("¥%(amount)s is more than the ¥%(payoff)s that settles this loan today.")
-                % {"amount": value, "payoff": payoff_quote(installments, business_date).amount}
-            ) from None
+            refusal = NotAllowed(
+                _("This loan is %(status)s; it takes no payments.") % {"status": loan.get_status_display()}
+            )
+        else:
+            try:
+                plan = plan_payment(installments, value, business_date)
+            except ValueError:
+                refusal = InvalidAmount(
+                    _("¥%(amount)s is more than the ¥%(payoff)s that settles this loan today.")
+                    % {"amount": value, "payoff": payoff_quote(installments, business_date).amount}
+                )
+        if refusal is not None:
+            # A retry of a payment that settled the loan is answered with it, not refused.
+            replay = _replay(loan.borrower_id, key, fingerprint)
+            if replay is not None:
+                return PaymentResult(replay, replayed=True)
+            raise refusal
         payment = Payment(
             loan=loan, borrower_id=loan.borrower_id, amount=value, channel=channel,
             idempotency_key=key, request_fingerprint=fingerprint, business_date=business_date,
             posted_by=actor, external_reference=external_reference,
         )
-        try:
-            with transaction.atomic():  # a concurrent twin on another loan may win the key
-                payment.save()
-        except IntegrityError:
+        if not insert_payment_once(payment):  # the key was used: this request before, or another
             replay = _replay(loan.borrower_id, key, fingerprint)
             if replay is None:
-                raise
+                raise IntegrityError("payment idempotency key taken but no payment found")
             return PaymentResult(replay, replayed=True)
 
         waived = apply_allocations(plan.waived, AllocationKind.WAIVED, +1)
         paid = apply_allocations(plan.paid, AllocationKind.PAID, +1)
-        Allocation.objects.bulk_create(
+        changes = refresh_loan(loan, installments, business_date)
+        # Everything else in one round trip: allocations, journal, bills, loan, history, audit.
+        batch = Batch()
+        batch.insert(
             [Allocation(payment=payment, installment=a.installment, kind=AllocationKind.WAIVED, **vars(a.parts))
              for a in plan.waived]
             + [Allocation(payment=payment, installment=a.installment, kind=AllocationKind.PAID, **vars(a.parts))
                for a in plan.paid]
         )
-        JournalEntry.objects.create(
+        entries = [JournalEntry(
             loan=loan, kind=EntryKind.REPAYMENT, business_date=business_date, payment=payment,
             **{c: -getattr(paid, c) for c in COMPONENTS},
-        )
+        )]
         if waived.total > 0:
-            JournalEntry.objects.create(
+            entries.append(JournalEntry(
                 loan=loan, kind=EntryKind.WAIVER, business_date=business_date, payment=payment,
                 memo="interest of later periods, waived on early settlement",
                 **{c: -getattr(waived, c) for c in COMPONENTS},
-            )
-        changes = refresh_loan(loan, installments, business_date)
-        locked.save()
-        record_state_change(
-            loan, changes, business_date=business_date, reason=f"payment {payment.pk}", actor=actor, audit=False
-        )
-        audit_record(
+            ))
+        batch.insert(entries)
+        locked.save_into(batch)
+        history, events = state_change_rows(loan, changes, business_date=business_date, reason=f"payment {payment.pk}")
+        batch.insert(history)
+        batch.insert(events)
+        batch.insert([audit_event(
             actor=actor, action="payment.post", target=payment,
             summary=f"¥{value} to {loan.reference} by {channel}",
             after={"loan": loan.reference, "amount": value, "channel": channel,
                    "paid": vars(paid), "waived": vars(waived), **{k: v[1] for k, v in changes.items()}},
-        )
+        )])
+        batch.write()
     return PaymentResult(payment, replayed=False)
 
 

@@ -750,7 +750,9 @@ def test_a_payment_whose_audit_event_fails_is_not_posted(overdue_loan, monkeypat
     def broken_audit(**kwargs: Any) -> None:
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(sys.modules[services.payment_post.__module__], "audit_record", broken_audit)
+    book_module = sys.modules[services.payment_post.__module__]
+    monkeypatch.setattr(book_module, "audit_record", broken_audit)
+    monkeypatch.setattr(book_module, "audit_event", broken_audit)  # payment_post batches its event
     with pytest.raises(RuntimeError):
         pay(overdue_loan, "500.00")
 
