@@ -3,8 +3,8 @@
 A script calls `setup(module, sqlite=...)` before it imports anything of Django. Without
 `DATABASE_URL` (and without `--sqlite`) the script runs itself again under
 `scripts/with-postgres.sh`, which starts a throwaway PostgreSQL cluster and removes it
-afterwards; with `DATABASE_URL` it uses that database; with `--sqlite` a scratch file
-`var/bench.sqlite3`, made anew.
+afterwards; with `DATABASE_URL` it uses that database; with `--sqlite` a scratch file of its own,
+`var/<script>.sqlite3`, made anew.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def setup(module: str, *, sqlite: bool, debug: bool = False) -> None:
     if sqlite:
         # BENCH_SQLITE names another scratch file; BENCH_REUSE=1 keeps it (a script's child process).
         os.environ.pop("DATABASE_URL", None)
-        scratch = Path(os.environ.get("BENCH_SQLITE", ROOT / "var" / "bench.sqlite3"))
+        # One file a script: two scripts at once must not replace each other's database.
+        scratch = Path(os.environ.get("BENCH_SQLITE", ROOT / "var" / f"{module.rsplit('.', 1)[-1]}.sqlite3"))
         scratch.parent.mkdir(exist_ok=True)
         if os.environ.get("BENCH_REUSE") != "1":
             for suffix in ("", "-wal", "-shm"):
