@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import BooleanField, DecimalField, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, DecimalField, ExpressionWrapper, F, Min, Q, Sum
 from django.utils import timezone
 
 from portal.audit import audit_record_many
@@ -79,9 +79,12 @@ class OpenBill:
 
     `owed_besides_penalty` is the bill's outstanding amount less its penalty due, so that the
     total follows the penalty the rules add; only the principal's outstanding is asked for.
+    A loan's bills that fall due after the business date and owe something come summed as one
+    `OpenBill` without a `pk` (`_later_bills`): on that date the rules cannot change them, only
+    count them as owed.
     """
 
-    pk: int
+    pk: int | None
     loan_id: int
     number: int
     due_date: dt.date
@@ -119,33 +122,56 @@ class AgedLoan:
     owed: Decimal  # what the borrower owes on all open bills
 
 
-def _open_bills(loan_ids: list[int]) -> dict[int, list[OpenBill]]:
-    def left(component: str) -> Any:
-        return (F(f"{component}_due") - F(f"{component}_paid") - F(f"{component}_waived")
-                - F(f"{component}_written_off"))
+def _left(component: str) -> Any:
+    return F(f"{component}_due") - F(f"{component}_paid") - F(f"{component}_waived") - F(f"{component}_written_off")
 
-    besides_penalty = left("principal")
-    for component in COMPONENTS:
-        if component != "principal":
-            besides_penalty = besides_penalty + left(component)
-    besides_penalty = besides_penalty - F("penalty_due")
+
+def _owed() -> Any:
+    total = _left(COMPONENTS[0])
+    for component in COMPONENTS[1:]:
+        total = total + _left(component)
+    return total
+
+
+def _later(business_date: dt.date) -> Q:
+    """Bills the rules leave as they are on this date: pending, due later, owing something, not
+    marked settled. Not past their grace, they accrue nothing and stay pending."""
+    return Q(status=InstallmentStatus.PENDING, due_date__gt=business_date, settled_on__isnull=True, owed__gt=0)
+
+
+def _open_bills(loan_ids: list[int], business_date: dt.date) -> dict[int, list[OpenBill]]:
+    """Each loan's open bills: those the rules may change one by one, the later ones summed."""
     written_off = Q()
     for component in COMPONENTS:
         written_off |= Q(**{f"{component}_written_off__gt": 0})
-    rows = (
+    bills = (
         Installment.objects.filter(loan_id__in=loan_ids, status__in=OPEN_BILLS)
-        .order_by("loan_id", "id")
+        .annotate(owed=ExpressionWrapper(_owed(), output_field=_MONEY))
+    )
+    rows = (
+        bills.exclude(_later(business_date)).order_by("loan_id", "id")
         .values_list(
             "id", "loan_id", "number", "due_date", "status", "overdue_since", "settled_on", "penalty_due",
-            ExpressionWrapper(left("principal"), output_field=_MONEY),
-            ExpressionWrapper(besides_penalty, output_field=_MONEY),
+            ExpressionWrapper(_left("principal"), output_field=_MONEY),
+            ExpressionWrapper(F("owed") - F("penalty_due"), output_field=_MONEY),
             ExpressionWrapper(written_off, output_field=BooleanField()),
         )
     )
-    bills: dict[int, list[OpenBill]] = {loan_id: [] for loan_id in loan_ids}
+    found: dict[int, list[OpenBill]] = {loan_id: [] for loan_id in loan_ids}
     for row in rows:
-        bills[row[1]].append(OpenBill(*row))
-    return bills
+        found[row[1]].append(OpenBill(*row))
+    later = (
+        bills.filter(_later(business_date)).order_by().values("loan_id")
+        .annotate(number=Min("number"), due=Min("due_date"), penalty=Sum("penalty_due", output_field=_MONEY),
+                  principal=Sum(_left("principal"), output_field=_MONEY),
+                  besides=Sum(F("owed") - F("penalty_due"), output_field=_MONEY))
+        .values_list("loan_id", "number", "due", "penalty", "principal", "besides")
+    )
+    for loan_id, number, due_date, penalty, principal, besides in later:
+        # Owing something, the sum is never "paid" or "written off": whether any was does not matter.
+        found[loan_id].append(OpenBill(None, loan_id, number, due_date, InstallmentStatus.PENDING, None, None,
+                                       penalty, principal, besides, False))
+    return found
 
 
 def loans_age_chunk(*, loan_ids: Sequence[int], business_date: dt.date) -> list[AgedLoan]:
@@ -166,7 +192,7 @@ def loans_age_chunk(*, loan_ids: Sequence[int], business_date: dt.date) -> list[
         .values_list("id", "reference", "borrower_id", "status", "stage", "days_past_due", "grace_days",
                      "penalty_rate")
     ]
-    bills = _open_bills([loan.pk for loan in loans])
+    bills = _open_bills([loan.pk for loan in loans], business_date)
 
     aged: list[AgedLoan] = []
     bill_rows: list[list[Any]] = []
@@ -184,6 +210,8 @@ def loans_age_chunk(*, loan_ids: Sequence[int], business_date: dt.date) -> list[
         changes = refresh_loan(loan, installments, business_date)
         for bill, old in zip(installments, before, strict=True):
             if (now := bill.aged_fields()) != old:
+                if bill.pk is None:
+                    raise RuntimeError(f"loan {loan.pk}: the rules changed bills falling due after {business_date}")
                 bill_rows.append([*now, bill.pk])
         if changes.keys() & {"stage", "status"}:  # days past due alone moves every day
             # A model instance only for the few loans whose history and audit need one.
