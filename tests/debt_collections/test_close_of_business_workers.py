@@ -85,10 +85,10 @@ def test_a_failing_chunk_stops_the_run_and_a_second_run_finishes_the_rest(produc
     assert run.counts.get("age", {}).get("loans_aged", 0) == aged_before  # counts say what committed
 
     monkeypatch.setattr(cob, "loans_age_chunk", real)
-    run = cob.close_business_day(business_date=D, chunk_size=2)
+    rerun = cob.close_business_day(business_date=D, chunk_size=2)
 
-    assert run is not None and run.status == RunStatus.COMPLETED
-    assert run.counts["age"]["loans_aged"] == len(due) == Loan.objects.filter(aged_through=D).count()
+    assert rerun is not None and rerun.status == RunStatus.COMPLETED
+    assert rerun.counts["age"]["loans_aged"] == len(due) == Loan.objects.filter(aged_through=D).count()
     for loan in loans:
         assert JournalEntry.objects.filter(loan=loan, kind=EntryKind.ACCRUAL, business_date=D).count() <= 1
         assert_journal_matches_live_bills(loan.pk)
