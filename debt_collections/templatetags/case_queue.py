@@ -91,7 +91,7 @@ def queue_rows(cl: ChangeList) -> list[SafeString]:
         raise ValueError("the queue has no editable rows, popups, to_field links or rows without a link")
     links = set(cl.list_display_links)
     columns = [(_cell(cl, name), name in links) for name in cl.list_display]
-    context = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
+    context: dict[str, Any] = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
     rows = []
     for obj in cl.result_list:
         url = conditional_escape(add_preserved_filters(context, cl.url_for_result(obj)))
