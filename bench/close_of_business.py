@@ -8,8 +8,9 @@ it scales with the book, and how it compares with ageing one loan at a time.
 1. Seeds the demo as of yesterday (`seed_demo --as-of`): the book is aged through the day
    before, and seeding closes that day, which opens the cases of every collecting loan. A
    database seeded so before (and not closed since) is used as it is.
-2. Ages a sample of the loans due for ageing yesterday one at a time through the ORM
-   (`loan_age`): the yardstick.
+2. Does the close's work for a sample of the loans due for ageing yesterday one loan at a
+   time through the ORM: `loan_age`, then the loan's case (`cases_sync`): the yardstick. The
+   ratio is printed against the whole of it and against `loan_age` alone.
 3. Closes yesterday for the rest of the book in a child process (`--close`), which reports its
    wall time and peak memory (ru_maxrss) alone, not the seeding's.
 4. With `--compare N`, does 1 and 3 again on a second database of N loans with as many
@@ -73,7 +74,6 @@ def measure(*, loans: int, overdue_share: float, sample: int, day: dt.date, sqli
     from django.core.management import call_command
     from django.db import connection
 
-    from loans import services
     from loans.models import Loan
     from loans.services.ageing import loans_due_for_ageing
 
@@ -93,10 +93,8 @@ def measure(*, loans: int, overdue_share: float, sample: int, day: dt.date, sqli
 
     due = loans_due_for_ageing(business_date=day)
     picked = due[:: max(1, len(due) // sample)][:sample] if sample else []
-    began = time.perf_counter()
-    for loan_id in picked:
-        services.loan_age(loan_id=loan_id, business_date=day)
-    one_by_one = time.perf_counter() - began
+    ageing, following = one_at_a_time(picked, day)
+    one_by_one = ageing + following
 
     result = close_in_child(day, sqlite=sqlite)
     aged = result["counts"].get("age", {}).get("loans_aged", 0)
@@ -105,14 +103,37 @@ def measure(*, loans: int, overdue_share: float, sample: int, day: dt.date, sqli
     print(f"close of business {day}: {len(due):,} loans due for ageing of {Loan.objects.count():,}")
     if picked:
         per_loan_orm = one_by_one / len(picked) * 1000
-        print(f"  one at a time (loan_age):  {len(picked):,} loans in {one_by_one:.1f} s = {per_loan_orm:.3f} ms/loan")
+        per_loan_age = ageing / len(picked) * 1000
+        print(f"  one at a time:             {len(picked):,} loans in {one_by_one:.1f} s = {per_loan_orm:.3f} ms/loan "
+              f"(loan_age {per_loan_age:.3f} ms, then the loan's case {per_loan_orm - per_loan_age:.3f} ms)")
     print(f"  close of business (child): {aged:,} loans in {result['seconds']:.1f} s = "
           f"{result['ms_per_loan']:.3f} ms/loan, whole run (cases, reminders, alerts); "
           f"peak memory {result['peak_mb']:,.0f} MB")
     if picked:
-        print(f"  ratio: {per_loan_orm / result['ms_per_loan']:.0f}x faster per loan than one at a time")
+        print(f"  ratio: {per_loan_orm / result['ms_per_loan']:.0f}x faster per loan than one at a time "
+              f"({per_loan_age / result['ms_per_loan']:.0f}x faster than loan_age alone)")
     print(f"  counts: {json.dumps(result['counts'], sort_keys=True)}")
     return result
+
+
+def one_at_a_time(loan_ids: list[int], day: dt.date) -> tuple[float, float]:
+    """The close's work for each loan through the ORM, one loan a transaction: `loan_age`, then
+    the loan's case (`cases_sync`). Seconds spent in each of the two."""
+    from django.db import transaction
+
+    from debt_collections.services.case_sync import cases_sync
+    from loans import services
+
+    ageing = following = 0.0
+    for loan_id in loan_ids:
+        began = time.perf_counter()
+        with transaction.atomic():
+            services.loan_age(loan_id=loan_id, business_date=day)
+            aged = time.perf_counter()
+            cases_sync(loan_ids=[loan_id], business_date=day)
+        ageing += aged - began
+        following += time.perf_counter() - aged
+    return ageing, following
 
 
 def seeded_as_of(day: dt.date) -> bool:
