@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from notices.admin import print_notices_for_cases
-from portal.admin_tools import ReadOnlyAdminMixin
+from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
 from portal.calendar import business_today
 from portal.errors import DomainError
 from portal.masking import mask_mobile
@@ -136,6 +136,7 @@ class CaseAdmin(admin.ModelAdmin):
     ordering = ["-priority", "id"]  # case_queue_idx and friends
     show_full_result_count = False  # no COUNT(*) of every case beside the filtered one
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice over 100,000 cases
+    paginator = CappedCountPaginator  # "more than 10,000 cases": not a count of all of them
     list_per_page = 50
     search_fields = ["=loan__reference"]
     actions = ["assign_to_me", "assign_to_agent", "assign_automatically", print_notices_for_cases]

@@ -29,6 +29,7 @@ from debt_collections.models import (
 from loans import services as loan_services
 from loans.models import Stage, StageChange
 from portal import roles
+from portal.admin_tools import CappedCountPaginator
 from portal.models import AuditEvent, SmsMessage
 
 from .factories import bulk_cases, emergency_contact, local, make_case, yesterday
@@ -215,6 +216,25 @@ def test_the_first_page_of_a_queue_reads_its_index(
     assert index in plan, plan
     # Sorted by the index itself: no sort step over every open case.
     assert "USE TEMP B-TREE FOR ORDER BY" not in plan and "Sort Key" not in plan, plan
+
+
+def test_a_long_queue_is_counted_only_up_to_the_cap(client, supervisor, alice, product, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "cap", 60)
+    bulk_cases(alice, product, 75)
+    client.force_login(supervisor)
+    with CaptureQueriesContext(connection) as queries:
+        page = text(client.get(reverse(QUEUE)))
+    assert "more than 60 collection cases" in page and "75 collection cases" not in page
+    assert "Select all of more than 60 collection cases" in page
+    assert "All of more than 60 collection cases selected" in page
+    count = next(q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper())
+    assert "LIMIT 61" in count  # stops counting past the cap
+    assert 'href="?p=2"' in page  # the second page is still a link
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 100)
+    page = text(client.get(reverse(QUEUE)))
+    assert "75 collection cases" in page and "Select all 75 collection cases" in page
+    assert "more than" not in page
 
 
 # --- the case page --------------------------------------------------------------------------------
