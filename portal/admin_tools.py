@@ -42,7 +42,7 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return int(self.object_list[: self.cap + 1].count())  # type: ignore[union-attr]
+        return int(self.object_list[: self.cap + 1].count())  # type: ignore[attr-defined]
 
     @property
     def capped(self) -> bool:
