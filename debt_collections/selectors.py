@@ -19,8 +19,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from loans.models import Payment, Stage, StageChange
 from education.selectors import ReadArticle, articles_read_by
+from loans.models import Payment, Stage, StageChange
 from loans.selectors import LoanSummary, borrower_loans
 from notices.selectors import notice_timeline_text, notices_for_case
 from portal.models import SmsMessage
@@ -203,20 +203,25 @@ def _contact_text(contact: ContactLog) -> str:
     return " · ".join(str(part) for part in parts)
 
 
+def _labels(model: Any, field: str) -> dict[Any, str]:
+    """A choice field's labels in the active language, looked up once for all rows (what
+    `get_<field>_display` gives, without building them again for each row)."""
+    return {value: str(label) for value, label in model._meta.get_field(field).flatchoices}
+
+
 def case_timeline(case: Case) -> list[TimelineEntry]:
     """Everything that happened around the case, newest first: nine queries, however long
-    the history."""
+    the history. Rows that only give a line of text are read as values, not model instances."""
     n = TIMELINE_PER_KIND
     zone = borrower_time_zone()
     entries: list[TimelineEntry] = []
-    for sms in SmsMessage.objects.filter(recipient_id=case.borrower.user_id).order_by(
-        "-created_at", "-id"
-    )[:n]:
-        entries.append(
-            TimelineEntry(
-                sms.created_at, "sms", _("Text message"), f"{sms.body} ({sms.get_status_display()})"
-            )
-        )
+    sms_status = _labels(SmsMessage, "status")
+    label = _("Text message")
+    for at, body, status in (
+        SmsMessage.objects.filter(recipient_id=case.borrower.user_id)
+        .order_by("-created_at", "-id").values_list("created_at", "body", "status")[:n]
+    ):
+        entries.append(TimelineEntry(at, "sms", label, f"{body} ({sms_status.get(status, status)})"))
     contacts = (
         ContactLog.objects.filter(case=case)
         .select_related("agent", "emergency_contact")
@@ -261,32 +266,41 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
                 promise,
             )
         )
-    for payment in Payment.objects.filter(loan_id=case.loan_id).order_by("-received_at", "-id")[:n]:
-        text = (
-            f"¥{payment.amount} · {payment.get_channel_display()} · {payment.get_status_display()}"
-        )
-        entries.append(TimelineEntry(payment.received_at, "payment", _("Payment"), text))
-    for change in StageChange.objects.filter(loan_id=case.loan_id).order_by("-id")[:n]:
+    channel, status_of = _labels(Payment, "channel"), _labels(Payment, "status")
+    label = _("Payment")
+    for at, amount, via, status in (
+        Payment.objects.filter(loan_id=case.loan_id).order_by("-received_at", "-id")
+        .values_list("received_at", "amount", "channel", "status")[:n]
+    ):
+        text = f"¥{amount} · {channel.get(via, via)} · {status_of.get(status, status)}"
+        entries.append(TimelineEntry(at, "payment", label, text))
+    stage = _labels(StageChange, "to_stage")
+    label = _("Stage change")
+    for at, before, after, days in (
+        StageChange.objects.filter(loan_id=case.loan_id).order_by("-id")
+        .values_list("created_at", "from_stage", "to_stage", "days_past_due")[:n]
+    ):
         text = _("%(from)s → %(to)s at %(days)s days past due") % {
-            "from": change.get_from_stage_display(),
-            "to": change.get_to_stage_display(),
-            "days": change.days_past_due,
+            "from": stage.get(before, before), "to": stage.get(after, after), "days": days,
         }
-        entries.append(TimelineEntry(change.created_at, "stage", _("Stage change"), text))
-    for request in HardshipRequest.objects.filter(borrower_id=case.borrower_id).order_by(
-        "-created_at", "-id"
-    )[:n]:
-        text = f"#{request.pk} {request.get_reason_display()} · {request.get_status_display()}"
-        entries.append(TimelineEntry(request.created_at, "hardship", _("Hardship request"), text))
-    tasks = (
-        CallTask.objects.filter(loan_id=case.loan_id)
-        .select_related("done_by")
-        .order_by("-business_date", "-id")
-    )
-    for task in tasks[:n]:
-        at = task.done_at or dt.datetime.combine(task.business_date, dt.time.min, tzinfo=zone)
-        text = f"{task.rule} · {task.business_date.isoformat()} · {task.get_status_display()}"
-        entries.append(TimelineEntry(at, "call_task", _("Call task"), text, _user(task.done_by)))
+        entries.append(TimelineEntry(at, "stage", label, text))
+    reason_of, status_of = _labels(HardshipRequest, "reason"), _labels(HardshipRequest, "status")
+    label = _("Hardship request")
+    for pk, at, reason, status in (
+        HardshipRequest.objects.filter(borrower_id=case.borrower_id).order_by("-created_at", "-id")
+        .values_list("pk", "created_at", "reason", "status")[:n]
+    ):
+        text = f"#{pk} {reason_of.get(reason, reason)} · {status_of.get(status, status)}"
+        entries.append(TimelineEntry(at, "hardship", label, text))
+    status_of = _labels(CallTask, "status")
+    label = _("Call task")
+    for done_at, day, rule, status, done_by in (
+        CallTask.objects.filter(loan_id=case.loan_id).order_by("-business_date", "-id")
+        .values_list("done_at", "business_date", "rule", "status", "done_by__username")[:n]
+    ):
+        at = done_at or dt.datetime.combine(day, dt.time.min, tzinfo=zone)
+        text = f"{rule} · {day.isoformat()} · {status_of.get(status, status)}"
+        entries.append(TimelineEntry(at, "call_task", label, text, done_by or ""))
     for notice in notices_for_case(case.pk, limit=n):
         entries.append(TimelineEntry(notice.generated_at, "notice", _("Printed notice"), notice_timeline_text(notice),
                                      _user(notice.generated_by), notice))

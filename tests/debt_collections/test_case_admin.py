@@ -24,6 +24,7 @@ from debt_collections.models import (
     CaseClassification,
     CaseStatus,
     ContactLog,
+    HardshipRequest,
     PromiseToPay,
 )
 from loans import services as loan_services
@@ -336,6 +337,18 @@ def test_the_case_page_shows_loans_strategy_and_a_timeline_of_everything(
         assert seen in page, seen
     assert "The borrower's hardship requests" in page
     assert f"borrower__id__exact={alice.pk}" in page
+    # Each line as the rows' own display methods word it.
+    payment = alices_loan.payments.get()
+    request = HardshipRequest.objects.get(borrower=alice)
+    task = CallTask.objects.get(loan=alices_loan)
+    for line in (
+        f"¥321.00 · {payment.get_channel_display()} · {payment.get_status_display()}",
+        "Reminder (1–29 days) → Collections (30+ days) at 30 days past due",
+        f"#{request.pk} {request.get_reason_display()} · {request.get_status_display()}",
+        f"call · {task.business_date.isoformat()} · {task.get_status_display()}",
+        "Your bill is overdue. (",
+    ):
+        assert line in page, line
 
 
 def case_page_queries(client: Any, case: Case) -> int:
