@@ -294,7 +294,8 @@ class CaseAdmin(admin.ModelAdmin):
             case_id = int(object_id)
         except ValueError:
             raise Http404 from None
-        self._viewable_case(request, case_id)
+        if not self.has_view_permission(request):  # the same for every case: read it once below
+            raise PermissionDenied
         return self._case_page(request, case_id)
 
     def _case_page(
@@ -305,7 +306,10 @@ class CaseAdmin(admin.ModelAdmin):
         bound: dict[str, Form] | None = None,
         revealed: RevealedIdentity | None = None,
     ) -> HttpResponse:
-        page = selectors.case_page(case_id=case_id, as_of=business_today())
+        try:
+            page = selectors.case_page(case_id=case_id, as_of=business_today())
+        except Case.DoesNotExist:
+            raise Http404 from None
         case = page.case
         forms: dict[str, Form] = {
             "contact": ContactLogForm(contacts=page.emergency_contacts),

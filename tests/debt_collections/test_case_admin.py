@@ -351,6 +351,12 @@ def test_the_case_page_shows_loans_strategy_and_a_timeline_of_everything(
         assert line in page, line
 
 
+def test_a_case_that_does_not_exist_is_not_found(client, supervisor, case):
+    client.force_login(supervisor)
+    assert client.get(reverse("admin:collections_case_change", args=[case.pk + 1000])).status_code == 404
+    assert client.get("/admin/collections/case/abc/change/").status_code == 404
+
+
 def case_page_queries(client: Any, case: Case) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(page_url(case)).status_code == 200
