@@ -12,7 +12,8 @@ it scales with the book, and how it compares with ageing one loan at a time.
    time through the ORM: `loan_age`, then the loan's case (`cases_sync`): the yardstick. The
    ratio is printed against the whole of it and against `loan_age` alone.
 3. Closes yesterday for the rest of the book in a child process (`--close`), which reports its
-   wall time and peak memory (ru_maxrss) alone, not the seeding's.
+   wall time and peak memory (ru_maxrss) alone, not the seeding's, and its helper processes'
+   (PORTAL_COB_WORKERS) largest peak.
 4. With `--compare N`, does 1 and 3 again on a second database of N loans with as many
    overdue loans as the big book (a larger overdue share): the close should cost the same.
 
@@ -27,6 +28,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -108,7 +110,8 @@ def measure(*, loans: int, overdue_share: float, sample: int, day: dt.date, sqli
               f"(loan_age {per_loan_age:.3f} ms, then the loan's case {per_loan_orm - per_loan_age:.3f} ms)")
     print(f"  close of business (child): {aged:,} loans in {result['seconds']:.1f} s = "
           f"{result['ms_per_loan']:.3f} ms/loan, whole run (cases, reminders, alerts); "
-          f"peak memory {result['peak_mb']:,.0f} MB")
+          f"peak memory {result['peak_mb']:,.0f} MB"
+          + (f" (+ {result['helper_peak_mb']:,.0f} MB a helper process)" if result.get("helper_peak_mb") else ""))
     if picked:
         print(f"  ratio: {per_loan_orm / result['ms_per_loan']:.0f}x faster per loan than one at a time "
               f"({per_loan_age / result['ms_per_loan']:.0f}x faster than loan_age alone)")
@@ -192,7 +195,8 @@ def close_in_this_process(day: dt.date) -> int:
     began = time.perf_counter()
     run = close_business_day(business_date=day)
     seconds = time.perf_counter() - began
-    print(json.dumps({"seconds": seconds, "peak_mb": harness.peak_memory_mb(),
+    helpers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest helper
+    print(json.dumps({"seconds": seconds, "peak_mb": harness.peak_memory_mb(), "helper_peak_mb": helpers_mb,
                       "counts": run.counts if run else {}}))
     return 0
 

@@ -14,10 +14,11 @@ Idempotent and resumable: a chunk's work and its counts commit together, every s
 what it already did (loans aged for the date, cases already open, promises already judged),
 and a finished step is not started again. A second run of a completed date does nothing.
 
-On PostgreSQL the chunks of a step run on PORTAL_COB_WORKERS threads, each with its own
-connection: a chunk alternates between Python and the database, so two of them keep two cores
-busy. Chunks hold disjoint loans (and their bills and cases), so they never wait for each other
-except for the run row they each lock last, just before committing.
+On PostgreSQL PORTAL_COB_WORKERS processes close a step's chunks at once: this one and helper
+processes (`close_helpers`), each chunk in its own transaction on its process's connection. The
+close is mostly Python, which runs on one core a process. Chunks hold disjoint loans (and their
+bills and cases), so they never wait for each other except for the run row they each lock last,
+just before committing.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from portal.calendar import business_today
 from portal.errors import NotAllowed
 from portal.roles import SUPERVISOR
 
+from .close_helpers import CloseHelper
 from .models import AlertKind, CloseOfBusinessRun, RunStatus
 from .services.alerts import alert_calendar_check, alert_raise, alerts_from_events, bilingual
 from .services.case_sync import (
@@ -98,6 +100,7 @@ STEPS: list[tuple[str, Callable[[dt.date], list[int]], Work]] = [
     ("promises", lambda d: promises_due_for_check(), _promises),
     ("alerts", lambda d: [0], _alerts),
 ]
+WORK = {name: work for name, _select, work in STEPS}
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
@@ -134,6 +137,12 @@ def _claim(business_date: dt.date) -> CloseOfBusinessRun | None:
     return run
 
 
+def commit_chunk(*, run_id: int, step: str, ids: list[int], business_date: dt.date) -> None:
+    """Close one chunk of a run's step (what a helper process is asked to do)."""
+    run = CloseOfBusinessRun.objects.get(pk=run_id)
+    _commit_chunk(run, step, WORK[step], ids, business_date)
+
+
 def _commit_chunk(run: CloseOfBusinessRun, step: str, work: Work, ids: list[int], business_date: dt.date) -> None:
     with transaction.atomic():
         counts = work(ids, business_date)
@@ -149,24 +158,25 @@ def _commit_chunk(run: CloseOfBusinessRun, step: str, work: Work, ids: list[int]
 
 
 def _workers() -> int:
-    """Threads for a step's chunks: one on SQLite (one writer at a time), and one inside a
+    """Processes for a step's chunks: one on SQLite (one writer at a time), and one inside a
     caller's transaction (the chunks could not commit apart, nor be seen by other connections)."""
     if connection.vendor == "sqlite" or connection.in_atomic_block:
         return 1
     return int(settings.PORTAL_COB_WORKERS)
 
 
-def _in_parallel(chunks: Iterator[list[int]], do: Callable[[list[int]], None], workers: int) -> None:
-    """`do` each chunk on `workers` threads. At the first failure no new chunk starts; the
-    chunks under way finish (each commits or rolls back whole) and the failure is raised."""
-    if workers == 1:
+def _in_parallel(chunks: Iterator[list[int]], doers: Sequence[Callable[[list[int]], None]]) -> None:
+    """Each chunk done by one of the `doers`, each on a thread of its own (a doer closes chunks
+    here, or hands them to a helper process and waits). At the first failure no new chunk
+    starts; the chunks under way finish (each commits or rolls back whole), then it is raised."""
+    if len(doers) == 1:
         for chunk in chunks:
-            do(chunk)
+            doers[0](chunk)
         return
     taking = threading.Lock()
     failures: list[BaseException] = []
 
-    def worker() -> None:
+    def worker(do: Callable[[list[int]], None]) -> None:
         try:
             while not failures:
                 with taking:
@@ -179,7 +189,8 @@ def _in_parallel(chunks: Iterator[list[int]], do: Callable[[list[int]], None], w
         finally:
             connections.close_all()  # this thread's own connection
 
-    threads = [threading.Thread(target=worker, name=f"close-of-business-{n}") for n in range(workers)]
+    threads = [threading.Thread(target=worker, args=[do], name=f"close-of-business-{n}")
+               for n, do in enumerate(doers)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -203,16 +214,26 @@ def close_business_day(*, business_date: dt.date, chunk_size: int | None = None)
     if run is None:
         return None
     size = chunk_size or settings.PORTAL_COB_CHUNK_SIZE
+    helpers: list[CloseHelper] = []
     try:
+        helpers = [CloseHelper() for _ in range(_workers() - 1)]
         for step, select, work in STEPS:
             if step in run.steps_done:
                 continue
-            commit = partial(_commit_chunk, run, step, work, business_date=business_date)
-            _in_parallel(_chunks(select(business_date), size), commit, _workers())
+            doers = [
+                partial(_commit_chunk, run, step, work, business_date=business_date),
+                *(partial(helper.close_chunk, run_id=run.pk, step=step, business_date=business_date)
+                  for helper in helpers),
+            ]
+            _in_parallel(_chunks(select(business_date), size), doers)
+            run.refresh_from_db(fields=["counts"])  # what every process committed
             _finish_step(run, step)
     except Exception as error:
         _record_failure(run, error)
         raise
+    finally:
+        for helper in helpers:
+            helper.stop(kill=False)
     run.status = RunStatus.COMPLETED
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])

@@ -6,14 +6,11 @@ the others, each slice as one document (laid out once, fonts subset once, split 
 The slices' results come back in order, so the notices and the combined pages keep the order
 of the cases.
 
-A helper is `python -m notices.render_pool`, started with `subprocess` (django-q2's workers are
-daemonic processes, which `multiprocessing` refuses to give children). It reads pickled
-`RenderJob`s on stdin and answers each with a pickled `RenderResult` (or the error) on its
-stdout; it never touches the database. It ends when its stdin closes, so a helper whose parent
-died (a killed task) stops by itself. Helpers start with the batch's run when its chunks are big
-enough to share (at least MIN_SLICE letters a process) and live as long as the pool (one run of
-the batch task). A helper loads the project's settings module afresh: settings changed in the
-running process (tests' overrides) do not reach it, and it needs none but the static files.
+A helper is `python -m notices.render_pool` (`portal.helper_process`): it gets pickled
+`RenderJob`s and answers each with a `RenderResult` (or the error); it never touches the
+database. Helpers start with the batch's run when its chunks are big enough to share (at least
+MIN_SLICE letters a process) and live as long as the pool (one run of the batch task). A helper
+loads the project's settings module afresh: it needs none but the static files.
 
 PORTAL_NOTICE_RENDER_PROCESSES sets how many processes render a chunk (this one included); by
 default the number of CPUs, at most 4.
@@ -21,22 +18,17 @@ default the number of CPUs, at most 4.
 
 from __future__ import annotations
 
-import os
-import pickle
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import IO, Any
 
 from django.conf import settings
+
+from portal.helper_process import HelperError, HelperProcess, serve
 
 from .rendering import FetchRefused, NoticePart, RenderJob, RenderResult, render_job
 
 # A slice smaller than this is not worth a helper's round trip: the chunk renders here alone.
 MIN_SLICE = 8
-# How long a helper is given to finish after its stdin closes.
-STOP_SECONDS = 10
 
 
 class RenderHelperError(RuntimeError):
@@ -67,65 +59,26 @@ def slices(parts: Sequence[NoticePart], processes: int) -> list[list[NoticePart]
     return out
 
 
-class _Helper:
-    """One helper process and its pipes."""
+class _Helper(HelperProcess):
+    """One render helper (`portal.helper_process`), answering RenderJobs with RenderResults."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "notices.render_pool"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            cwd=settings.BASE_DIR,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": _settings_module()},
-        )
-        self.busy = False
+        super().__init__("notices.render_pool", "notice render helper")
 
-    def send(self, job: RenderJob) -> None:
-        assert self.process.stdin is not None
+    def send(self, request: RenderJob) -> None:
         try:
-            pickle.dump(job, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.process.stdin.flush()
-        except OSError as error:  # BrokenPipeError: the helper died
-            raise RenderHelperError(f"notice render helper is gone: {error}") from error
-        self.busy = True
+            super().send(request)
+        except HelperError as error:
+            raise RenderHelperError(str(error)) from error
 
     def receive(self) -> RenderResult:
-        assert self.process.stdout is not None
         try:
-            answer = pickle.load(self.process.stdout)
-        except (EOFError, OSError, pickle.UnpicklingError) as error:
-            code = self.process.poll()
-            raise RenderHelperError(
-                f"notice render helper stopped without an answer (exit code {code})"
-            ) from error
-        self.busy = False
-        if answer[0] == "ok":
-            return answer[1]  # type: ignore[no-any-return]
-        _, kind, message = answer
-        if kind == "FetchRefused":
-            raise FetchRefused(message)
-        raise RenderHelperError(f"{kind}: {message}")
-
-    def stop(self, *, kill: bool) -> None:
-        process = self.process
-        if process.stdin is not None and not process.stdin.closed:
-            try:
-                process.stdin.close()
-            except OSError:
-                pass
-        if kill or self.busy:  # a helper still rendering for nobody is ended now
-            process.kill()
-        try:
-            process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _settings_module() -> str:
-    return os.environ.get("DJANGO_SETTINGS_MODULE") or "portal.settings"
+            result: RenderResult = super().receive()
+        except HelperError as error:
+            if error.kind == "FetchRefused":
+                raise FetchRefused(error.detail) from None
+            raise RenderHelperError(str(error)) from error
+        return result
 
 
 class RenderPool:
@@ -196,35 +149,10 @@ def render_slices(
 # --- the helper process ------------------------------------------------------------------
 
 
-def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+def main() -> None:
     from .rendering import run_render_job
 
-    while True:
-        try:
-            job = pickle.load(requests)
-        except EOFError:
-            return
-        try:
-            answer: tuple[Any, ...] = ("ok", run_render_job(job))
-        except Exception as error:
-            answer = ("error", type(error).__name__, str(error)[:2000])
-        try:
-            pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
-            answers.flush()
-        except BrokenPipeError:  # the parent is gone
-            return
-
-
-def main() -> None:
-    # The answers go out on the original stdout; anything printed while working goes to stderr.
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    import django
-
-    django.setup()
-    _warm_up()
-    _serve(sys.stdin.buffer, answers)
+    serve(run_render_job, warm_up=_warm_up)
 
 
 def _warm_up() -> None:
