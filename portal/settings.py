@@ -319,7 +319,7 @@ PORTAL_LEGAL_REVIEW_FAILED_CONTACTS = env_int("PORTAL_LEGAL_REVIEW_FAILED_CONTAC
 # Close of business: loans per transaction, and how long a "running" run may stay silent before
 # a new start takes it over as killed.
 PORTAL_COB_CHUNK_SIZE = env_int("PORTAL_COB_CHUNK_SIZE", 1000, minimum=1)
-# Chunks closed at once on PostgreSQL, each on its own connection (SQLite: always one).
+# Processes closing chunks at once on PostgreSQL: this one and helper processes (SQLite: one).
 PORTAL_COB_WORKERS = env_int("PORTAL_COB_WORKERS", 2, minimum=1)
 PORTAL_COB_STALE_SECONDS = env_int("PORTAL_COB_STALE_SECONDS", 900, minimum=0)
 # Missed business dates the scheduled run catches up on, oldest first.
