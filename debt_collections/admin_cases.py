@@ -536,6 +536,7 @@ class CallTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["loan__borrower", "case", "done_by"]
     ordering = ["business_date", "id"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     search_fields = ["=loan__reference"]
     actions = ["mark_done"]
 
@@ -592,6 +593,7 @@ class EmergencyContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = ("borrower", "name", "relationship", "masked_mobile")
     readonly_fields = fields
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
     @admin.display(description=gettext_lazy("mobile number"))
     def masked_mobile(self, obj: EmergencyContact) -> str:

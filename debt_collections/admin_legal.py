@@ -33,7 +33,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.admin_tools import ReadOnlyAdminMixin
+from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
 from portal.calendar import business_today
 from portal.errors import DomainError
 
@@ -149,6 +149,7 @@ class LegalAssessmentAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["loan", "assessed_by", "decided_by"]
     search_fields = ["=loan__reference"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     change_list_template = "admin/collections/legal/assessment_change_list.html"
 
     @admin.display(description=gettext_lazy("case"))
@@ -372,6 +373,7 @@ class LegalActionAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["loan"]
     search_fields = ["=loan__reference", "case_number"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
     @admin.display(description=gettext_lazy("case"))
     def case_shown(self, obj: LegalAction) -> str:
@@ -614,6 +616,7 @@ class WriteOffProposalAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["loan", "proposed_by", "decided_by"]
     search_fields = ["=loan__reference"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     change_list_template = "admin/collections/legal/write_off_change_list.html"
 
     @admin.display(description=gettext_lazy("case"))

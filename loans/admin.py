@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_audit import AuditedModelAdmin
-from portal.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline
+from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, ReadOnlyInline
 from portal.audit import audit_record
 from portal.calendar import business_today
 from portal.errors import DomainError
@@ -116,6 +116,7 @@ class LoanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["borrower", "product"]
     inlines = [InstallmentInline, PaymentInline, JournalInline]
     show_full_result_count = False  # no COUNT(*) over the whole book on every page
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 class AllocationInline(ReadOnlyInline):
@@ -132,6 +133,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["loan"]
     inlines = [AllocationInline]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 @admin.register(JournalEntry)
@@ -141,6 +143,7 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=loan__reference"]
     list_select_related = ["loan"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 class StatementUploadForm(forms.Form):
@@ -205,6 +208,7 @@ class BankStatementLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["=bank_transaction_id", "reference_text", "payer"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 @admin.register(PaymentIntent)
@@ -214,6 +218,7 @@ class PaymentIntentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=reference_code", "=loan__reference"]
     list_select_related = ["loan"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 @admin.register(Extension)
@@ -232,6 +237,7 @@ class StageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["loan"]
     date_hierarchy = "business_date"
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 @admin.register(LoanEvent)
@@ -243,3 +249,4 @@ class LoanEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=loan__reference"]
     list_select_related = ["loan"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them

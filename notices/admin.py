@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from debt_collections.models import Case
-from portal.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline
+from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, ReadOnlyInline
 from portal.audit import audit_record
 from portal.errors import DomainError
 from portal.models import User
@@ -116,6 +116,7 @@ class NoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=reference", "=loan__reference"]
     list_select_related = ["borrower", "loan", "generated_by"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     ordering = ["-generated_at", "-id"]
     inlines = [DeliveryEventInline]
     actions = ["mark_printed", "mark_posted", "mark_delivered", "mark_returned"]
@@ -344,6 +345,7 @@ class NoticeBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "kind"]
     list_select_related = ["requested_by"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     ordering = ["-created_at", "-id"]
 
     @admin.display(description=gettext_lazy("progress"))

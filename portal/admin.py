@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_audit import AuditedModelAdmin, reregister_audited
-from portal.admin_tools import ReadOnlyAdminMixin
+from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
 from portal.audit import audit_record
 from portal.models import AuditEvent, CalendarOverride, User
 
@@ -137,6 +137,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["actor"]
     actions = None  # no "delete selected", no checkboxes
     show_full_result_count = False
+    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(EXPORT_PERMISSIONS)

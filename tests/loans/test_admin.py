@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from loans.models import Loan
 from portal import roles
+from portal.admin_tools import CappedCountPaginator
 from tests.conftest import ALICE_ID
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +148,17 @@ def test_each_view_of_a_full_identity_is_an_audited_reveal(client, supervisor, a
     client.force_login(agent)
     client.get(reverse("admin:loans_borrower_change", args=[alice.pk]))
     assert reveals.count() == 2  # a masked view reveals nothing
+
+
+def test_the_loan_list_counts_loans_only_up_to_the_cap(client, supervisor, bob, make_loan, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    for _ in range(4):
+        make_loan(bob)
+    client.force_login(supervisor)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("admin:loans_loan_changelist")).text
+    assert "more than 3 loans" in page and "4 loans" not in page
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 10)
+    page = client.get(reverse("admin:loans_loan_changelist")).text
+    assert "4 loans" in page and "more than" not in page
