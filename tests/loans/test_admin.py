@@ -158,6 +158,8 @@ def test_the_loan_list_counts_loans_only_up_to_the_cap(client, supervisor, bob, 
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get(reverse("admin:loans_loan_changelist")).text
     assert "more than 3 loans" in page and "4 loans" not in page
+    found = client.get(reverse("admin:loans_loan_changelist"), {"q": bob.real_name}).text
+    assert "more than 3 results" in found and "4 results" not in found
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 10)
     page = client.get(reverse("admin:loans_loan_changelist")).text
