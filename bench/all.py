@@ -37,7 +37,7 @@ def main() -> int:
         ("bench_book", ["bench.close_of_business", "--loans", str(args.loans), "--compare", str(args.compare),
                         "--sample", str(args.sample)]),
         ("bench_book", ["bench.pages", "--loans", str(args.loans)]),
-        ("bench_book", ["bench.pages_load"]),
+        ("bench_book", ["bench.pages_load", "--loans", str(args.loans)]),
         ("bench_payments", ["bench.payments"]),
         ("bench_notices", ["bench.notices_render"]),
     ]
