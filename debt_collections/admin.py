@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from portal.admin_tools import CappedCountPaginator, ReadOnlyInline
+from portal.admin_tools import LongListMixin, ReadOnlyInline
 from portal.errors import DomainError
 
 from . import services, views
@@ -58,7 +58,7 @@ class OfferInline(ReadOnlyInline):
 
 
 @admin.register(HardshipRequest)
-class HardshipRequestAdmin(admin.ModelAdmin):
+class HardshipRequestAdmin(LongListMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "pk",
@@ -73,8 +73,6 @@ class HardshipRequestAdmin(admin.ModelAdmin):
     list_filter = ["status", "reason"]
     search_fields = ["=loan__reference", "borrower__real_name"]
     list_select_related = ["borrower", "loan"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     inlines = [EvidenceInline, OfferInline]
     actions = ["mark_under_review", "reject"]
     change_form_template = "debt_collections/admin/hardship_change_form.html"

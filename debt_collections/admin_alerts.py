@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from portal.admin_tools import LongListMixin, ReadOnlyAdminMixin
 from portal.errors import DomainError
 from portal.roles import AUDITOR
 
@@ -86,7 +86,7 @@ class AcknowledgedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlertAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every alert of the person's roles (auditors and superusers: all), read-only; the inbox
     and acknowledging are views of their own."""
 
@@ -94,8 +94,6 @@ class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind", "role", AcknowledgedFilter]
     search_fields = ["=loan__reference", "message"]
     list_select_related = ["loan", "case", "acknowledged_by"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
         queryset = super().get_queryset(request)

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from notices.admin import print_notices_for_cases
-from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from portal.admin_tools import LongListMixin, ReadOnlyAdminMixin
 from portal.calendar import business_today
 from portal.errors import DomainError
 from portal.masking import mask_mobile
@@ -109,7 +109,7 @@ def _case_url(case_id: int) -> str:
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(LongListMixin, admin.ModelAdmin):
     list_display = [
         "priority_shown",
         "loan",
@@ -134,9 +134,7 @@ class CaseAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["loan", "borrower", "assigned_to"]
     ordering = ["-priority", "id"]  # case_queue_idx and friends
-    show_full_result_count = False  # no COUNT(*) of every case beside the filtered one
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice over 100,000 cases
-    paginator = CappedCountPaginator  # "more than 10,000 cases": not a count of all of them
     list_per_page = 50
     search_fields = ["=loan__reference"]
     actions = ["assign_to_me", "assign_to_agent", "assign_automatically", print_notices_for_cases]
@@ -520,7 +518,7 @@ class CallDayFilter(admin.SimpleListFilter):
 
 
 @admin.register(CallTask)
-class CallTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CallTaskAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "business_date",
         "loan",
@@ -535,8 +533,6 @@ class CallTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [CallDayFilter, "status"]
     list_select_related = ["loan__borrower", "case", "done_by"]
     ordering = ["business_date", "id"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     search_fields = ["=loan__reference"]
     actions = ["mark_done"]
 
@@ -584,7 +580,7 @@ class CallTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(EmergencyContact)
-class EmergencyContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EmergencyContactAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Masked here for everyone: full numbers are revealed (and audited) on the case page."""
 
     list_display = ["name", "relationship", "masked_mobile", "borrower"]
@@ -592,8 +588,6 @@ class EmergencyContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["borrower__real_name", "name"]
     fields = ("borrower", "name", "relationship", "masked_mobile")
     readonly_fields = fields
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
     @admin.display(description=gettext_lazy("mobile number"))
     def masked_mobile(self, obj: EmergencyContact) -> str:

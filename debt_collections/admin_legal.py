@@ -33,7 +33,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from portal.admin_tools import LongListMixin, ReadOnlyAdminMixin
 from portal.calendar import business_today
 from portal.errors import DomainError
 
@@ -133,7 +133,7 @@ class _Pages:
 
 
 @admin.register(LegalAssessment)
-class LegalAssessmentAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
+class LegalAssessmentAdmin(LongListMixin, _Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "case_shown",
@@ -148,8 +148,6 @@ class LegalAssessmentAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "recommendation", "classification"]
     list_select_related = ["loan", "assessed_by", "decided_by"]
     search_fields = ["=loan__reference"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     change_list_template = "admin/collections/legal/assessment_change_list.html"
 
     @admin.display(description=gettext_lazy("case"))
@@ -358,7 +356,7 @@ class LegalAssessmentAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LegalAction)
-class LegalActionAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
+class LegalActionAdmin(LongListMixin, _Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "opened_at",
         "case_shown",
@@ -372,8 +370,6 @@ class LegalActionAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "judgment_outcome"]
     list_select_related = ["loan"]
     search_fields = ["=loan__reference", "case_number"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
     @admin.display(description=gettext_lazy("case"))
     def case_shown(self, obj: LegalAction) -> str:
@@ -600,7 +596,7 @@ class LegalActionAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(WriteOffProposal)
-class WriteOffProposalAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
+class WriteOffProposalAdmin(LongListMixin, _Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "loan",
@@ -615,8 +611,6 @@ class WriteOffProposalAdmin(_Pages, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status"]
     list_select_related = ["loan", "proposed_by", "decided_by"]
     search_fields = ["=loan__reference"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     change_list_template = "admin/collections/legal/write_off_change_list.html"
 
     @admin.display(description=gettext_lazy("case"))

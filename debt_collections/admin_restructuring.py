@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loans.restructuring import Plan
-from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from portal.admin_tools import LongListMixin, ReadOnlyAdminMixin
 from portal.calendar import business_today
 from portal.errors import DomainError
 
@@ -92,7 +92,7 @@ def preview_key(plan: Plan) -> str:
 
 
 @admin.register(RestructuringProposal)
-class RestructuringProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RestructuringProposalAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "pk",
@@ -108,8 +108,6 @@ class RestructuringProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display_links = ["created_at", "pk"]
     list_filter = [QueueFilter, "kind", "source", "status"]
     ordering = ["created_at", "id"]  # oldest first: the queue is worked in order
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
     search_fields = ["=loan__reference"]

@@ -139,22 +139,20 @@ def _claim(business_date: dt.date) -> CloseOfBusinessRun | None:
 
 def commit_chunk(*, run_id: int, step: str, ids: list[int], business_date: dt.date) -> None:
     """Close one chunk of a run's step (what a helper process is asked to do)."""
-    run = CloseOfBusinessRun.objects.get(pk=run_id)
-    _commit_chunk(run, step, WORK[step], ids, business_date)
+    _commit_chunk(run_id, step, WORK[step], ids, business_date)
 
 
-def _commit_chunk(run: CloseOfBusinessRun, step: str, work: Work, ids: list[int], business_date: dt.date) -> None:
+def _commit_chunk(run_id: int, step: str, work: Work, ids: list[int], business_date: dt.date) -> None:
     with transaction.atomic():
         counts = work(ids, business_date)
         # The run row is locked and written in the chunk's own transaction: its counts say
         # exactly what has committed, so a resumed run adds up to an uninterrupted one.
-        locked = CloseOfBusinessRun.objects.select_for_update().get(pk=run.pk)
+        locked = CloseOfBusinessRun.objects.select_for_update().get(pk=run_id)
         totals = Counter(locked.counts.get(step, {}))
         totals.update({k: v for k, v in counts.items() if v})
         locked.counts = {**locked.counts, step: dict(totals)}
         locked.heartbeat_at = timezone.now()
         locked.save(update_fields=["counts", "heartbeat_at"])
-        run.counts = locked.counts
 
 
 def _workers() -> int:
@@ -221,7 +219,7 @@ def close_business_day(*, business_date: dt.date, chunk_size: int | None = None)
             if step in run.steps_done:
                 continue
             doers = [
-                partial(_commit_chunk, run, step, work, business_date=business_date),
+                partial(_commit_chunk, run.pk, step, work, business_date=business_date),
                 *(partial(helper.close_chunk, run_id=run.pk, step=step, business_date=business_date)
                   for helper in helpers),
             ]

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_audit import AuditedModelAdmin
-from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, ReadOnlyInline
+from portal.admin_tools import LongListMixin, ReadOnlyAdminMixin, ReadOnlyInline
 from portal.audit import audit_record
 from portal.calendar import business_today
 from portal.errors import DomainError
@@ -109,14 +109,12 @@ class JournalInline(ReadOnlyInline):
 
 
 @admin.register(Loan)
-class LoanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LoanAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["reference", "borrower", "product", "principal", "status", "stage", "days_past_due", "disbursed_on"]
     list_filter = ["status", "stage", "product"]
     search_fields = ["=reference", "borrower__real_name"]
     list_select_related = ["borrower", "product"]
     inlines = [InstallmentInline, PaymentInline, JournalInline]
-    show_full_result_count = False  # no COUNT(*) over the whole book on every page
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 class AllocationInline(ReadOnlyInline):
@@ -126,24 +124,20 @@ class AllocationInline(ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["received_at", "loan", "amount", "channel", "status", "business_date"]
     list_filter = ["channel", "status"]
     search_fields = ["=loan__reference", "=idempotency_key", "=external_reference"]
     list_select_related = ["loan"]
     inlines = [AllocationInline]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class JournalEntryAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "loan", "kind", "business_date", "principal", "interest", "penalty", "fees"]
     list_filter = ["kind"]
     search_fields = ["=loan__reference"]
     list_select_related = ["loan"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 class StatementUploadForm(forms.Form):
@@ -203,22 +197,18 @@ class BankStatementImportAdmin(admin.ModelAdmin):
 
 
 @admin.register(BankStatementLine)
-class BankStatementLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BankStatementLineAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["bank_transaction_id", "value_date", "amount", "payer", "reference_text", "status", "note"]
     list_filter = ["status"]
     search_fields = ["=bank_transaction_id", "reference_text", "payer"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 @admin.register(PaymentIntent)
-class PaymentIntentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentIntentAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "reference_code", "loan", "amount", "method", "status"]
     list_filter = ["status", "method"]
     search_fields = ["=reference_code", "=loan__reference"]
     list_select_related = ["loan"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 @admin.register(Extension)
@@ -228,7 +218,7 @@ class ExtensionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StageChangeAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every move of a loan between stages (written by services, read by auditors)."""
 
     list_display = ["business_date", "loan", "from_stage", "to_stage", "days_past_due", "reason"]
@@ -236,17 +226,13 @@ class StageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=loan__reference"]
     list_select_related = ["loan"]
     date_hierarchy = "business_date"
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
 
 @admin.register(LoanEvent)
-class LoanEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LoanEventAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The state-change outbox, as its consumers read it (loans.outbox)."""
 
     list_display = ["id", "created_at", "business_date", "loan", "kind", "payload"]
     list_filter = ["kind"]
     search_fields = ["=loan__reference"]
     list_select_related = ["loan"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them

@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from debt_collections.models import Case
-from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, ReadOnlyInline
+from portal.admin_tools import LongListMixin, ReadOnlyAdminMixin, ReadOnlyInline
 from portal.audit import audit_record
 from portal.errors import DomainError
 from portal.models import User
@@ -95,7 +95,7 @@ class DeliveryEventInline(ReadOnlyInline):
 
 
 @admin.register(Notice)
-class NoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NoticeAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The archive: every notice as generated. Nothing is edited or deleted here; delivery is
     recorded through `notice_delivery_record` (the list's actions, or the form on a notice)."""
 
@@ -115,8 +115,6 @@ class NoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind", "delivery_status", "language"]
     search_fields = ["=reference", "=loan__reference"]
     list_select_related = ["borrower", "loan", "generated_by"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     ordering = ["-generated_at", "-id"]
     inlines = [DeliveryEventInline]
     actions = ["mark_printed", "mark_posted", "mark_delivered", "mark_returned"]
@@ -330,7 +328,7 @@ def batch_status(batch: NoticeBatch) -> dict[str, Any]:
 
 
 @admin.register(NoticeBatch)
-class NoticeBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NoticeBatchAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "pk",
         "created_at",
@@ -344,8 +342,6 @@ class NoticeBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display_links = ["pk", "created_at"]
     list_filter = ["status", "kind"]
     list_select_related = ["requested_by"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     ordering = ["-created_at", "-id"]
 
     @admin.display(description=gettext_lazy("progress"))

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_audit import AuditedModelAdmin, reregister_audited
-from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from portal.admin_tools import LongListMixin, ReadOnlyAdminMixin
 from portal.audit import audit_record
 from portal.models import AuditEvent, CalendarOverride, User
 
@@ -126,7 +126,7 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read by auditors and supervisors; nobody adds, changes or deletes a row, superusers included
     (the model refuses updates and deletes as well). Exported as CSV by `export_view`."""
 
@@ -136,8 +136,6 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "at"
     list_select_related = ["actor"]
     actions = None  # no "delete selected", no checkboxes
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(EXPORT_PERMISSIONS)

@@ -47,3 +47,12 @@ class CappedCountPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self.count > self.cap
+
+
+class LongListMixin:
+    """A list of a table that may hold millions of rows (loans, journal, audit trail…): no count
+    of the whole table beside the filtered list, and the filtered list counted only up to
+    CappedCountPaginator.cap."""
+
+    show_full_result_count = False
+    paginator: type[Paginator] = CappedCountPaginator

@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, ReadOnlyInline
+from portal.admin_tools import LongListMixin, ReadOnlyAdminMixin, ReadOnlyInline
 from portal.calendar import business_today
 from portal.errors import DomainError
 from portal.models import User
@@ -191,15 +191,13 @@ class MonthFilter(admin.SimpleListFilter):
 
 
 @admin.register(CreditRecord)
-class CreditRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class CreditRecordAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("loan", "month_label", "status", "days_past_due", "principal_balance", "overdue_amount",
                     "held_back_until", "file")
     list_filter = (MonthFilter, "status", "segment")
     ordering = ("-id",)  # newest first along the primary key, whatever the table's size
     search_fields = ("=loan__reference",)
     list_select_related = ("loan", "file")
-    show_full_result_count = False
-    paginator = CappedCountPaginator  # counts up to 10,000 rows, not all of them
     fields = ("loan", "month", "status", "days_past_due", "worst_days_past_due", "overdue_installments",
               "balance", "principal_balance", "overdue_amount", "overdue_principal", "scheduled_amount",
               "paid_amount", "written_off_amount", "month_end_state", "previous_state", "held_back_until",

@@ -60,12 +60,12 @@ def test_a_helper_process_closes_chunks_and_the_books_are_those_of_one_process(
     aged_here: list[int] = []
     real = cob._commit_chunk
 
-    def here_then_let_the_helper_work(run: Any, step: str, work: Any, ids: list[int], **kwargs: Any) -> None:
-        real(run, step, work, ids, **kwargs)
+    def here_then_let_the_helper_work(run_id: int, step: str, work: Any, ids: list[int], **kwargs: Any) -> None:
+        real(run_id, step, work, ids, **kwargs)
         if step == "age":
             aged_here.extend(ids)
             deadline = time.monotonic() + WAIT
-            while aged_so_far(run.pk) <= len(aged_here):  # until the helper has closed a chunk
+            while aged_so_far(run_id) <= len(aged_here):  # until the helper has closed a chunk
                 assert time.monotonic() < deadline, "the helper closed no chunk"
                 time.sleep(0.05)
 
