@@ -19,7 +19,7 @@ for its amount, and nothing was posted that no caller was told about; every call
 got the same payment (one "posted", the rest "replayed") or all were refused; refusals were
 right (the loan is settled, or the amount is above what settles it); no other error reached a
 poster (a deadlock, a lock timeout, an integrity error); and the books of every loan add up
-(bench/books.py: journal = bills per part, nothing negative, payments = allocations, one journal
+(loans/books.py: journal = bills per part, nothing negative, payments = allocations, one journal
 entry and one audit event per payment).
 
 Exits non-zero only when a result is wrong, never because the machine was slow. Each run makes
@@ -173,8 +173,8 @@ def random_amount(rng: random.Random) -> Decimal:
 def sequential(run: Run, loan_ids: list[int], count: int, rng: random.Random) -> list[str]:
     from django.db.models import Sum
 
-    from bench import books
     from loans import services
+    from loans.books import books_problems
     from loans.models import Payment
 
     amounts = [random_amount(rng) for _ in range(count)]
@@ -206,7 +206,7 @@ def sequential(run: Run, loan_ids: list[int], count: int, rng: random.Random) ->
     total = posted.aggregate(s=Sum("amount"))["s"] or Decimal(0)
     if Decimal(total).quantize(CENT) != sum(amounts, Decimal(0)):
         wrong.append(f"sequential: payments add up to {total}, {sum(amounts, Decimal(0))} were sent")
-    wrong += [f"sequential: {line}" for line in books.problems(loan_ids)]
+    wrong += [f"sequential: {line}" for line in books_problems(loan_ids=loan_ids)]
     return wrong
 
 
@@ -291,8 +291,8 @@ def concurrent(run: Run, loan_ids: list[int], args: argparse.Namespace) -> list[
 
 
 def check_concurrent(loan_ids: list[int], everything: list[Outcome]) -> list[str]:
-    from bench import books
     from loans.allocation import payoff_quote
+    from loans.books import books_problems
     from loans.models import Installment, Loan, LoanStatus, Payment
 
     wrong: list[str] = []
@@ -349,7 +349,7 @@ def check_concurrent(loan_ids: list[int], everything: list[Outcome]) -> list[str
         wrong.append(f"concurrent: {len(unknown)} payments posted under keys nobody sent")
     settled = sum(1 for s in status.values() if s == LoanStatus.SETTLED)
     print(f"  {len(in_db)} payments in the database for {len(by_key)} keys; {settled} of {len(loan_ids)} loans settled")
-    wrong += [f"concurrent: {line}" for line in books.problems(loan_ids)]
+    wrong += [f"concurrent: {line}" for line in books_problems(loan_ids=loan_ids)]
     return wrong[:50]
 
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 
 from loans import demo, services
+from loans.books import books_problems
 from loans.models import (
     COMPONENTS,
     Allocation,
@@ -144,40 +145,13 @@ def test_portfolio_borrowers_cannot_sign_in(seeded):
 # --- The invariants the services keep --------------------------------------------------------
 
 
-def test_the_journal_equals_the_bills_for_every_loan_and_component(seeded):
-    journal = {
-        row["loan_id"]: row
-        for row in JournalEntry.objects.values("loan_id").annotate(
-            **{c: Sum(c) for c in COMPONENTS})
-    }
-    bills = {
-        row["loan_id"]: row
-        for row in Installment.objects.values("loan_id").annotate(**{
-            c: Sum(F(f"{c}_due") - F(f"{c}_paid") - F(f"{c}_waived")) for c in COMPONENTS
-        })
-    }
-    assert journal.keys() == bills.keys() == set(Loan.objects.values_list("id", flat=True))
-    wrong = [
-        (loan_id, c) for loan_id in journal for c in COMPONENTS
-        if money(journal[loan_id][c]) != money(bills[loan_id][c])
-    ]
-    assert wrong == []
-    assert any(money(row["penalty"]) > 0 for row in journal.values())
-
-
-def test_each_payment_is_allocated_exactly_its_amount(seeded):
-    allocated = dict(
-        Allocation.objects.filter(kind="paid").values("payment_id")
-        .annotate(total=Sum(F("fees") + F("penalty") + F("interest") + F("principal")))
-        .values_list("payment_id", "total")
-    )
-    payments = dict(Payment.objects.values_list("id", "amount"))
-    assert payments.keys() == allocated.keys()
-    assert [p for p, amount in payments.items() if money(allocated[p]) != amount] == []
+def test_the_books_of_every_seeded_loan_add_up(seeded):
+    loan_ids = list(Loan.objects.values_list("id", flat=True))
+    assert books_problems(loan_ids=loan_ids, limit=5, audited=False) == []
+    assert Payment.objects.filter(status="posted").exists()
     assert not Payment.objects.exclude(status="posted").exists()
-    repaid = dict(JournalEntry.objects.filter(kind=EntryKind.REPAYMENT).values_list(
-        "payment_id", F("principal") + F("interest") + F("penalty") + F("fees")))
-    assert {p: -money(v) for p, v in repaid.items()} == payments
+    penalties = JournalEntry.objects.filter(kind=EntryKind.ACCRUAL).aggregate(total=Sum("penalty"))
+    assert penalties["total"] > 0
 
 
 def test_every_paid_bill_was_paid_by_payments_and_no_other_bill_was(seeded):
