@@ -9,7 +9,7 @@ seeded before as it is. Then adds, once (a second run finds them again by their 
 - borrower 13800000700 with the loan BENCH-J700, disbursed 745 days ago and aged one date at a
   time through `loan_age` since, with ¥100 paid every 30 days (over 700 journal entries: daily
   penalty accruals and repayments), its open case (opened by `cases_sync`, as the close of
-  business does), and the loan BENCH-J1, disbursed 20 days ago (one journal entry);
+  business does), and the loan BENCH-J1, disbursed 20 days ago with one payment (two journal entries);
 - open cases up to --cases when the portfolio has fewer (a 1M-loan portfolio has about 80,000):
   borrowers with one loan each (BP000000000…, 30 to 229 days past due), its overdue bill, its
   disbursement entry and its open case (bulk inserts, as bench/case_queue.py does; the close of
@@ -193,7 +193,7 @@ def bench_pages() -> list[Page]:
         Page("borrower dashboard", reverse("loans:dashboard"), persona, {},
              twin=("with the 700-entry loan", reverse("loans:dashboard"), bench_borrower, {})),
         Page(f"loan page ({entries} entries)", reverse("loans:loan", args=[J700]), bench_borrower, {},
-             twin=(f"{J1} (1 entry)", reverse("loans:loan", args=[J1]), bench_borrower, {})),
+             twin=(f"{J1} (2 entries)", reverse("loans:loan", args=[J1]), bench_borrower, {})),
         Page("agents' queue, first page", queue, supervisor, {},
              twin=("unassigned cases", queue, supervisor, {"queue": "unassigned"})),
         Page("case page", reverse("admin:collections_case_change", args=[j700_case.pk]), supervisor, {},
@@ -230,7 +230,7 @@ def bench_borrower(mobile: str, sequence: int) -> Any:
 
 
 def bench_loans() -> tuple[Any, Any]:
-    """BENCH-J700 (over 700 journal entries, with its open case) and BENCH-J1, made once."""
+    """BENCH-J700 (over 700 journal entries, with its open case) and BENCH-J1 (one payment), made once."""
     from django.db import transaction
 
     from debt_collections.services.case_sync import cases_sync
@@ -267,6 +267,11 @@ def bench_loans() -> tuple[Any, Any]:
     )
     for offset in range(20, 0, -1):
         services.loan_age(loan_id=small.pk, business_date=today - dt.timedelta(days=offset))
+    # One payment, so both loan pages read a page of payments (a loan without any skips it).
+    services.payment_post(
+        loan_id=small.pk, amount=Decimal("50.00"), channel=Channel.APP,
+        idempotency_key="bench-j1", actor=None, business_date=yesterday,
+    )
     print(f"made {J700} and {J1} in {time.perf_counter() - began:.0f} s")
     loan.refresh_from_db()
     small.refresh_from_db()

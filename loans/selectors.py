@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from portal.money import ZERO, round_money
 
@@ -122,12 +122,15 @@ def borrower_loans(*, borrower: Borrower, as_of: dt.date) -> list[LoanSummary]:
     return [summarise(loan, list(loan.installments.all()), as_of) for loan in loans]
 
 
-def borrower_loan(*, borrower: Borrower, reference: str, as_of: dt.date) -> tuple[LoanSummary, list[Payment]]:
-    """One loan of this borrower (Loan.DoesNotExist for anyone else's): three queries."""
+def borrower_loan(
+    *, borrower: Borrower, reference: str, as_of: dt.date
+) -> tuple[LoanSummary, QuerySet[Payment]]:
+    """One loan of this borrower (Loan.DoesNotExist for anyone else's) in two queries, and its
+    payments newest first, unread: a loan can take thousands, so the page shows them a page at
+    a time."""
     loan = Loan.objects.select_related("product").get(borrower=borrower, reference=reference)
     installments = list(loan.installments.order_by("due_date", "number"))
-    payments = list(loan.payments.order_by("-received_at", "-id"))
-    return summarise(loan, installments, as_of), payments
+    return summarise(loan, installments, as_of), loan.payments.order_by("-received_at", "-id")
 
 
 def is_active(loan: Loan) -> bool:

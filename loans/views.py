@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -34,6 +35,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     })
 
 
+PAYMENTS_PER_PAGE = 20
+
+
 @borrower_required
 def loan_detail(request: HttpRequest, reference: str) -> HttpResponse:
     try:
@@ -43,8 +47,10 @@ def loan_detail(request: HttpRequest, reference: str) -> HttpResponse:
     except Loan.DoesNotExist:
         raise Http404 from None
     credit = loan_credit_history(loan_id=summary.loan.pk, borrower_id=summary.loan.borrower_id)
+    # get_page: a page number past the end or not a number shows the nearest page, not an error.
+    payments_page = Paginator(payments, PAYMENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "loans/loan_detail.html", {
-        "s": summary, "loan": summary.loan, "payments": payments, "credit": credit,
+        "s": summary, "loan": summary.loan, "payments": payments_page, "credit": credit,
     })
 
 
