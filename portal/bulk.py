@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
+from portal.statements import bound_cursor
+
 # Values psycopg takes as they are (and str's subclasses: TextChoices): the fields' own conversion of them
 # is the identity on PostgreSQL, and costs more than the UPDATE itself for 100,000 rows.
 _DRIVER_NATIVE = {str, int, Decimal, dt.date, type(None)}
@@ -55,24 +57,13 @@ def bulk_update_rows(model: type[models.Model], fields: Sequence[str], rows: Seq
         assignments = ", ".join(f"{name} = v.{name}" for name in names)
         sql = (f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)}, _id) "
                f"WHERE {table}.{pk} = v._id")
-        with _server_bound_cursor(connection) as cursor:
+        with bound_cursor(connection) as cursor:
             cursor.execute(sql, [*values, ids])
     else:
         assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields_)
         with connection.cursor() as cursor:
             cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", list(zip(*values, ids, strict=True)))
     return len(rows)
-
-
-def _server_bound_cursor(connection: Any) -> Any:
-    """A cursor of Django's connection (its transaction, its query log) that sends parameters
-    apart from the statement: Django's psycopg cursors quote every value into the SQL text,
-    which for 100,000-element arrays costs more than the UPDATE itself."""
-    import psycopg
-
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
 class BulkRows:

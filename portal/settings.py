@@ -93,6 +93,11 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (SQLite is the default)")
+    # Statements sent through portal.statements.bound_cursor (payments, the close of business)
+    # are prepared when a connection runs one again after this many runs; 0 never prepares (for
+    # a connection pooler that cannot keep prepared statements). Django's own cursors never do.
+    _prepare_threshold = env_int("PORTAL_DB_PREPARE_THRESHOLD", 2, minimum=0)
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _prepare_threshold or None
 else:
     DATABASES = {
         "default": {

@@ -3,8 +3,9 @@
 `Batch` collects INSERTs of unsaved model instances and UPDATEs of columns by id, then `write()`
 sends them: on PostgreSQL as one statement, every part but the last a data-modifying CTE
 (`WITH w0 AS (INSERT …), w1 AS (UPDATE …) INSERT …`: one round trip, every constraint and foreign
-key checked as for separate statements, all or nothing); on SQLite one statement per part (the
-database runs in-process, so there is no round trip to save). Values go through each field's
+key checked as for separate statements, all or nothing), its parameters bound on the server so a
+statement of the same shape is prepared once (`portal.statements`); on SQLite one statement per
+part (the database runs in-process, so there is no round trip to save). Values go through each field's
 own database conversion, exactly as a save would.
 
 Rows inserted this way get no ids back and stay "unsaved" instances: use it for rows nothing
@@ -18,6 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import models, transaction
+
+from portal.statements import bound_cursor
 
 
 class Batch:
@@ -64,7 +67,7 @@ class Batch:
         parts, self.parts = self.parts, []
         if not parts:
             return 0
-        with self.connection.cursor() as cursor:
+        with bound_cursor(self.connection) as cursor:
             if self.connection.vendor == "postgresql" and len(parts) > 1:
                 *first, (last, _) = parts
                 ctes = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(first))

@@ -26,6 +26,7 @@ from portal.bulk import bulk_update_rows
 from portal.errors import IdempotencyKeyReused, InvalidAmount, NotAllowed
 from portal.models import AuditEvent, User
 from portal.money import ZERO, parse_amount
+from portal.statements import bound_cursor
 
 from ..allocation import Allocated, Parts, payoff_quote, plan_payment
 from ..delinquency import (  # noqa: F401  (stage_for is part of the services' API)
@@ -118,8 +119,9 @@ class LockedLoan:
 class _CompiledQuery:
     """The SQL of `queryset(id)`, compiled once per database: `lock_loan` runs the same two
     statements for every payment, and compiling them each time cost more than everything else a
-    payment does in Python. Rows become instances as the ORM makes them (`from_db`, after the
-    backend's and the fields' converters)."""
+    payment does in Python. The id is bound on the server (`portal.statements`), so PostgreSQL
+    prepares both statements once a connection. Rows become instances as the ORM makes them
+    (`from_db`, after the backend's and the fields' converters)."""
 
     _MARKER = -1
 
@@ -146,7 +148,7 @@ class _CompiledQuery:
         if compiled is None:
             compiled = self.compiled[connection.alias] = self._compile(connection)
         sql, names, converters = compiled
-        with connection.cursor() as cursor:
+        with bound_cursor(connection) as cursor:
             cursor.execute(sql, [value])
             rows = cursor.fetchall()
         instances = []
@@ -423,7 +425,7 @@ def insert_payment_once(payment: Payment) -> bool:
     connection = transaction.get_connection()
     sql, fields = _insert_payment_sql(connection.vendor)
     values = [f.get_db_prep_save(f.pre_save(payment, True), connection) for f in fields]
-    with connection.cursor() as cursor:
+    with bound_cursor(connection) as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     if row is None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,6 +25,7 @@ print(json.dumps({
     "engine": settings.DATABASES["default"]["ENGINE"],
     "db_name": str(settings.DATABASES["default"]["NAME"]),
     "db_host": settings.DATABASES["default"].get("HOST", ""),
+    "prepare_threshold": settings.DATABASES["default"].get("OPTIONS", {}).get("prepare_threshold", "unset"),
     "broker": "redis" if "redis" in q else "orm" if "orm" in q else "none",
     "debug": settings.DEBUG,
 }))
@@ -54,6 +56,35 @@ def test_database_url_switches_to_postgresql():
     found = probe({"DATABASE_URL": "postgres://portal:secret@db.internal:5433/portal"})
     assert found["engine"] == "django.db.backends.postgresql"
     assert found["db_host"] == "db.internal"
+
+
+def test_postgresql_prepares_bound_statements_on_their_second_run_unless_turned_off():
+    url = {"DATABASE_URL": "postgres://portal:secret@db.internal:5433/portal"}
+    assert probe(url)["prepare_threshold"] == 2
+    assert probe({**url, "PORTAL_DB_PREPARE_THRESHOLD": "0"})["prepare_threshold"] is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no prepared statements")
+@pytest.mark.django_db
+def test_a_payments_statements_are_prepared_on_a_connections_third_payment(alices_loan):
+    from loans import services
+
+    def prepared() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return {row[0].split(" ")[0] + " " + row[0].split('"')[1] for row in cursor.fetchall()}
+
+    for n in range(2):
+        services.payment_post(loan_id=alices_loan.pk, amount="10.00", channel="app", idempotency_key=f"k{n}",
+                              actor=None, business_date=alices_loan.disbursed_on)
+    assert not {"SELECT loans_loan", "SELECT loans_installment", "INSERT loans_payment"} & prepared()
+    with CaptureQueriesContext(connection) as third:  # run prepared, and still logged as written
+        services.payment_post(loan_id=alices_loan.pk, amount="10.00", channel="app", idempotency_key="k2",
+                              actor=None, business_date=alices_loan.disbursed_on)
+    assert {"SELECT loans_loan", "SELECT loans_installment", "INSERT loans_payment"} <= prepared()
+    assert [q["sql"].split('"')[1] for q in third.captured_queries if q["sql"].startswith(("SELECT", "INSERT"))] == [
+        "loans_loan", "loans_installment", "loans_payment",
+    ]
 
 
 def test_redis_url_moves_the_task_broker_to_redis():
