@@ -6,7 +6,7 @@
 Starts a throwaway PostgreSQL (unless DATABASE_URL names a server), then runs, each as its own
 process: the close of business (which seeds the big book and leaves it as of today), the pages
 through the test client and under gunicorn on that book, then payments and notices on
-databases of their own. Prints everything and keeps a copy in var/bench-<time>.txt. Exits
+databases of their own, and the least a letter could cost WeasyPrint (no database). Prints everything and keeps a copy in var/bench-<time>.txt. Exits
 non-zero when any script found a wrong result.
 """
 
@@ -40,6 +40,7 @@ def main() -> int:
         ("bench_book", ["bench.pages_load", "--loans", str(args.loans)]),
         ("bench_payments", ["bench.payments"]),
         ("bench_notices", ["bench.notices_render"]),
+        ("bench_notices", ["bench.notices_floor"]),  # no database: WeasyPrint alone
     ]
     harness.ROOT.joinpath("var").mkdir(exist_ok=True)
     report = harness.ROOT / "var" / f"bench-{dt.datetime.now():%Y%m%d-%H%M}.txt"

@@ -7,6 +7,8 @@ concurrent posters.
 
 1. Sequential: --payments payments of random amounts, one after another, spread over --loans
    fresh loans. Prints payments per second and the median and p95 of one payment.
+   Parallel: as many payments again by --parallel threads (default 2, one a core), each with its
+   own connection and its own share of --loans other fresh loans: the rate when every core works.
 2. Concurrent: --posters threads, each with its own database connection, post to the same
    --shared-loans fresh loans for --seconds: random amounts, now and then exactly the payoff
    (read without a lock, so it may be stale by the time it posts), and --retries of the
@@ -68,6 +70,8 @@ def main() -> int:
     parser = arguments(__doc__)
     parser.add_argument("--loans", type=int, default=200, help="loans of the sequential part")
     parser.add_argument("--payments", type=int, default=2000, help="payments of the sequential part")
+    parser.add_argument("--parallel", type=int, default=2,
+                        help="posters (threads) on loans of their own, after the sequential part (1: skip)")
     parser.add_argument("--posters", type=int, default=8, help="concurrent posters (threads)")
     parser.add_argument("--shared-loans", type=int, default=100, help="loans the posters share")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the posters post (0: skip)")
@@ -85,6 +89,9 @@ def main() -> int:
 
     loans = run.disburse(args.loans, random.Random(args.seed), low=20_000, high=50_000)
     wrong += sequential(run, loans, args.payments, random.Random(args.seed + 1))
+    if args.parallel > 1:
+        own = run.disburse(args.loans, random.Random(args.seed + 3), low=20_000, high=50_000)
+        wrong += parallel(run, own, args.payments, args.parallel, random.Random(args.seed + 4))
 
     if args.seconds > 0:
         shared = run.disburse(args.shared_loans, random.Random(args.seed + 2), low=20_000, high=50_000)
@@ -207,6 +214,55 @@ def sequential(run: Run, loan_ids: list[int], count: int, rng: random.Random) ->
     if Decimal(total).quantize(CENT) != sum(amounts, Decimal(0)):
         wrong.append(f"sequential: payments add up to {total}, {sum(amounts, Decimal(0))} were sent")
     wrong += [f"sequential: {line}" for line in books_problems(loan_ids=loan_ids)]
+    return wrong
+
+
+def parallel(run: Run, loan_ids: list[int], count: int, posters: int, rng: random.Random) -> list[str]:
+    """The same work split between `posters` threads, each with its own connection and its own
+    loans: what the service posts when the machine's cores are all in use (a web or task process
+    per core) and no two payments wait for one loan."""
+    from django.db import connection
+    from django.db.models import Sum
+
+    from loans import services
+    from loans.books import books_problems
+    from loans.models import Payment
+
+    amounts = [random_amount(rng) for _ in range(count)]
+    errors: list[str] = []
+    barrier = threading.Barrier(posters + 1)
+
+    def poster(index: int) -> None:
+        mine = loan_ids[index::posters]
+        try:
+            barrier.wait()
+            for n in range(index, count, posters):
+                services.payment_post(
+                    loan_id=mine[(n // posters) % len(mine)], amount=amounts[n], channel="app",
+                    idempotency_key=f"{run.tag}-par-{n}", actor=None, business_date=PAID_ON,
+                )
+        except Exception as error:  # noqa: BLE001 - reported as a wrong result
+            errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=poster, args=(i,), name=f"parallel-{i}") for i in range(posters)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    print(f"parallel: {count} payments by {posters} posters, each on its own {len(loan_ids) // posters} loans, "
+          f"in {elapsed:.1f} s: {count / elapsed:.0f} payments/s")
+    wrong = [f"parallel: {error}" for error in errors[:10]]
+    posted = Payment.objects.filter(loan_id__in=loan_ids)
+    total = posted.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    if posted.count() != count or Decimal(total).quantize(CENT) != sum(amounts, Decimal(0)):
+        wrong.append(f"parallel: {posted.count()} payments of {total} in the database, "
+                     f"{count} of {sum(amounts, Decimal(0))} posted")
+    wrong += [f"parallel: {line}" for line in books_problems(loan_ids=loan_ids)]
     return wrong
 
 
