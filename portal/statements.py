@@ -4,9 +4,8 @@ Django's psycopg cursors quote every parameter into the statement's text, so Pos
 and plans each call anew. `bound_cursor` sends the parameters apart from the text instead; psycopg
 then prepares a statement when a connection runs it again after `prepare_threshold` runs (the
 database setting's OPTIONS, `PORTAL_DB_PREPARE_THRESHOLD`), and later runs skip parsing and
-planning.
-That is a third of the database's work for a payment, and what keeps a 100,000-element array
-parameter from being written out as text. Other backends get the connection's own cursor.
+planning: about a third of the database's work for a payment. It also keeps a 100,000-element
+array parameter from being written out as text. Other backends get the connection's own cursor.
 """
 
 from __future__ import annotations
