@@ -30,6 +30,7 @@ run: system-deps $(STAMP) $(MO)
 	@scripts/run.sh
 
 test: system-deps-with-browser $(STAMP) $(MO)
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 

@@ -6,8 +6,9 @@
 Starts a throwaway PostgreSQL (unless DATABASE_URL names a server), then runs, each as its own
 process: the close of business (which seeds the big book and leaves it as of today), the pages
 through the test client and under gunicorn on that book, then payments and notices on
-databases of their own, and the least a letter could cost WeasyPrint (no database). Prints everything and keeps a copy in var/bench-<time>.txt. Exits
-non-zero when any script found a wrong result.
+databases of their own, and the least a letter could cost WeasyPrint (no database). Prints
+everything and keeps a copy in var/bench-<time>.txt. Exits non-zero when any script found a
+wrong result.
 """
 
 from __future__ import annotations

@@ -342,7 +342,9 @@ def concurrent(run: Run, loan_ids: list[int], args: argparse.Namespace) -> list[
     print(f"concurrent: {posters} posters on {len(loan_ids)} loans for {elapsed:.1f} s: "
           f"{counts['posted'] / elapsed:.0f} payments/s posted, {len(everything) / elapsed:.0f} calls/s   "
           f"{describe([o.seconds * 1000 for o in everything])}")
-    print("  calls: " + ", ".join(f"{counts[k]} {k}" for k in ("posted", "replayed", "settled", "above payoff", "error")))
+    print(
+        "  calls: " + ", ".join(f"{counts[k]} {k}" for k in ("posted", "replayed", "settled", "above payoff", "error"))
+    )
     return check_concurrent(loan_ids, everything)
 
 

@@ -246,13 +246,11 @@ class HardshipRequestAdmin(LongListMixin, admin.ModelAdmin):
         return self._decision_page(request, object_id, form, _("Reject the request"))
 
 
-from . import admin_runs  # noqa: E402,F401  (registers the close-of-business runs)
-
-
-from . import admin_cases  # noqa: E402,F401  (case work: queues, case page, calls)
-
-from . import admin_alerts  # noqa: E402,F401  (registers alerts and the inbox)
-
-from . import admin_restructuring  # noqa: E402,F401  (restructuring: queue, approval page, propose)
-
-from . import admin_legal  # noqa: E402,F401  (legal escalation and write-off: queues, assessments, actions, approvals)
+# The other admin modules register when this one is imported (Django imports app.admin only).
+from . import (  # noqa: E402
+    admin_alerts,  # noqa: F401  (registers alerts and the inbox)
+    admin_cases,  # noqa: F401  (case work: queues, case page, calls)
+    admin_legal,  # noqa: F401  (legal escalation and write-off: queues, assessments, actions, approvals)
+    admin_restructuring,  # noqa: F401  (restructuring: queue, approval page, propose)
+    admin_runs,  # noqa: F401  (registers the close-of-business runs)
+)

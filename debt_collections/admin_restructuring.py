@@ -323,7 +323,10 @@ class RestructuringProposalAdmin(LongListMixin, ReadOnlyAdminMixin, admin.ModelA
                 elif "confirm" in request.POST:
                     form.add_error(
                         None,
-                        _("The figures changed since your preview (the parameters or the loan's bills). Check the new preview and confirm again."),
+                        _(
+                            "The figures changed since your preview (the parameters or the loan's bills). "
+                            "Check the new preview and confirm again."
+                        ),
                     )
                 data = request.POST.copy()
                 data["previewed"] = key

@@ -535,7 +535,9 @@ class PromiseToPay(models.Model):
             choices_constraint("promise_status_valid", "status", PromiseStatus),
             models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_gt_0"),
             # One pending promise per case: a new promise replaces (cancels) the old one.
-            models.UniqueConstraint(fields=["case"], condition=Q(status="pending"), name="promise_one_pending_per_case"),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="pending"), name="promise_one_pending_per_case"
+            ),
         ]
         indexes = [
             models.Index(fields=["promised_date"], condition=Q(status="pending"), name="promise_pending_due_idx"),
@@ -1009,8 +1011,12 @@ class LegalAssessment(models.Model):
                 name="legal_assessment_classification_valid",
             ),
             models.CheckConstraint(
-                condition=Q(win_probability__gte=0, win_probability__lte=1, difficulty_discount__gte=0,
-                            difficulty_discount__lte=1),
+                condition=Q(
+                    win_probability__gte=0,
+                    win_probability__lte=1,
+                    difficulty_discount__gte=0,
+                    difficulty_discount__lte=1,
+                ),
                 name="legal_assessment_fractions_range",
             ),
             models.CheckConstraint(
@@ -1018,7 +1024,9 @@ class LegalAssessment(models.Model):
                 name="legal_assessment_amounts_gte_0",
             ),
             # One assessment waiting for a decision per case, whatever races happen.
-            models.UniqueConstraint(fields=["case"], condition=Q(status="pending"), name="legal_one_pending_assessment_per_case"),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="pending"), name="legal_one_pending_assessment_per_case"
+            ),
             models.CheckConstraint(
                 condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True)
                 | (~Q(status="pending") & Q(decided_by__isnull=False, decided_at__isnull=False)),
@@ -1071,7 +1079,9 @@ class LegalAction(models.Model):
     assessment = models.OneToOneField(
         LegalAssessment, verbose_name=_("assessment"), on_delete=models.PROTECT, related_name="action"
     )
-    status = models.CharField(_("status"), max_length=8, choices=LegalActionStatus.choices, default=LegalActionStatus.OPEN)
+    status = models.CharField(
+        _("status"), max_length=8, choices=LegalActionStatus.choices, default=LegalActionStatus.OPEN
+    )
     law_firm = models.CharField(_("law firm"), max_length=120)
     court = models.CharField(_("court"), max_length=120)
     # Given by the court when it accepts the case (立案); filed on the filing date.
@@ -1119,10 +1129,14 @@ class LegalAction(models.Model):
 
 
 class LegalHearing(models.Model):
-    action = models.ForeignKey(LegalAction, verbose_name=_("legal action"), on_delete=models.PROTECT, related_name="hearings")
+    action = models.ForeignKey(
+        LegalAction, verbose_name=_("legal action"), on_delete=models.PROTECT, related_name="hearings"
+    )
     hearing_date = models.DateField(_("hearing date"))
     note = models.CharField(_("note"), max_length=500, blank=True)
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("added by"), on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("added by"), on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -1153,7 +1167,9 @@ class EnforcementMeasure(models.Model):
     ordered_on = models.DateField(_("ordered on"))
     amount = MoneyField(_("amount covered"), null=True, blank=True, default=None)
     description = models.CharField(_("description"), max_length=500, blank=True)
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("added by"), on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("added by"), on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -1248,7 +1264,9 @@ class WriteOffProposal(models.Model):
     penalty = MoneyField(_("penalty interest"))
     fees = MoneyField(_("fees"))
     later_interest_cancelled = MoneyField(_("interest of later periods cancelled"))
-    status = models.CharField(_("status"), max_length=10, choices=WriteOffStatus.choices, default=WriteOffStatus.PROPOSED)
+    status = models.CharField(
+        _("status"), max_length=10, choices=WriteOffStatus.choices, default=WriteOffStatus.PROPOSED
+    )
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
     )
@@ -1288,11 +1306,14 @@ class WriteOffProposal(models.Model):
                 name="write_off_proposal_decided_by_another",
             ),
             models.CheckConstraint(
-                condition=Q(status="approved", write_off__isnull=False) | (~Q(status="approved") & Q(write_off__isnull=True)),
+                condition=Q(status="approved", write_off__isnull=False)
+                | (~Q(status="approved") & Q(write_off__isnull=True)),
                 name="write_off_proposal_approved_has_write_off",
             ),
             models.CheckConstraint(
-                condition=Q(principal__gte=0, interest__gte=0, penalty__gte=0, fees__gte=0, later_interest_cancelled__gte=0),
+                condition=Q(
+                    principal__gte=0, interest__gte=0, penalty__gte=0, fees__gte=0, later_interest_cancelled__gte=0
+                ),
                 name="write_off_proposal_amounts_gte_0",
             ),
         ]

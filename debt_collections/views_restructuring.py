@@ -86,5 +86,11 @@ def restructuring_decline(request: HttpRequest, public_id: Any) -> HttpResponse:
     except DomainError as refused:
         messages.error(request, str(refused))
     else:
-        messages.info(request, _("You declined the new plan. Your bills stay as they are; call us if you would like to talk about other help."))
+        messages.info(
+            request,
+            _(
+                "You declined the new plan. Your bills stay as they are; "
+                "call us if you would like to talk about other help."
+            ),
+        )
     return redirect("collections:restructuring-detail", public_id=proposal.public_id)

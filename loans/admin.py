@@ -82,7 +82,16 @@ class ProductAdmin(AuditedModelAdmin):
     """Products are edited here (contracts copy their terms at disbursement); every edit is
     audited with the values before and after ("product.create", "product.change")."""
 
-    list_display = ["code", "name", "annual_rate", "penalty_rate", "repayment_method", "term_months", "grace_days", "is_active"]
+    list_display = [
+        "code",
+        "name",
+        "annual_rate",
+        "penalty_rate",
+        "repayment_method",
+        "term_months",
+        "grace_days",
+        "is_active",
+    ]
     list_filter = ["repayment_method", "is_active"]
 
 

@@ -598,7 +598,12 @@ class BankStatementLine(models.Model):
     reference_text = models.CharField(_("reference text"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=14, choices=StatementLineStatus.choices)
     intent = models.ForeignKey(
-        PaymentIntent, verbose_name=_("payment intent"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        PaymentIntent,
+        verbose_name=_("payment intent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     payment = models.ForeignKey(
         Payment, verbose_name=_("payment"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
-
 _NATIONAL_ID = re.compile(r"[0-9]{17}[0-9X]")
 _MOBILE = re.compile(r"1[0-9]{10}")
 

@@ -60,7 +60,9 @@ admin.site.register(Group, AuditedGroupAdmin)
 
 class AuditExportForm(forms.Form):
     date_from = forms.DateField(label=_("first day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("last day (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(
+        label=_("last day (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     action = forms.CharField(
         label=_("action"), required=False, max_length=80,
         help_text=_("e.g. payment.post, or payment for every payment action"),
@@ -116,13 +118,26 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
     yield "\ufeff"  # UTF-8 byte-order mark: Excel then reads the Chinese text correctly
     yield writer.writerow(["at", "actor", "action", "object_type", "object_id", "summary", "before", "after"])
     for event in events.iterator(chunk_size=2000):
-        yield writer.writerow([
-            _cell(timezone.localtime(event.at).isoformat(timespec="seconds")),
-            _cell(event.actor.get_username() if event.actor else event.actor_label),
-            _cell(event.action), _cell(event.object_type), _cell(event.object_id), _cell(event.summary),
-            _cell(json.dumps(event.before, cls=DjangoJSONEncoder, ensure_ascii=False) if event.before is not None else ""),
-            _cell(json.dumps(event.after, cls=DjangoJSONEncoder, ensure_ascii=False) if event.after is not None else ""),
-        ])
+        yield writer.writerow(
+            [
+                _cell(timezone.localtime(event.at).isoformat(timespec="seconds")),
+                _cell(event.actor.get_username() if event.actor else event.actor_label),
+                _cell(event.action),
+                _cell(event.object_type),
+                _cell(event.object_id),
+                _cell(event.summary),
+                _cell(
+                    json.dumps(event.before, cls=DjangoJSONEncoder, ensure_ascii=False)
+                    if event.before is not None
+                    else ""
+                ),
+                _cell(
+                    json.dumps(event.after, cls=DjangoJSONEncoder, ensure_ascii=False)
+                    if event.after is not None
+                    else ""
+                ),
+            ]
+        )
 
 
 @admin.register(AuditEvent)

@@ -60,7 +60,9 @@ def _plain(value: Any) -> Any:
 
 def _related_labels(manager: Any) -> list[str]:
     if manager.model is Permission:
-        return sorted(f"{app}.{codename}" for app, codename in manager.values_list("content_type__app_label", "codename"))
+        return sorted(
+            f"{app}.{codename}" for app, codename in manager.values_list("content_type__app_label", "codename")
+        )
     return sorted(str(item) for item in manager.all())
 
 

@@ -62,7 +62,9 @@ def bulk_update_rows(model: type[models.Model], fields: Sequence[str], rows: Seq
     else:
         assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields_)
         with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", list(zip(*values, ids, strict=True)))
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE {pk} = %s", list(zip(*values, ids, strict=True))
+            )
     return len(rows)
 
 
@@ -80,7 +82,11 @@ class BulkRows:
         given = [f for name in fields if isinstance(f := meta.get_field(name), models.Field)]
         if len(given) != len(fields):
             raise ValueError(f"{meta.label}: only concrete fields can be written")
-        rest = [f for f in meta.concrete_fields if f not in given and not (f.primary_key and getattr(f, "db_returning", False))]
+        rest = [
+            f
+            for f in meta.concrete_fields
+            if f not in given and not (f.primary_key and getattr(f, "db_returning", False))
+        ]
         constants = []
         for f in rest:
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):

@@ -83,7 +83,11 @@ for _role in (AGENT, SUPERVISOR, LEGAL_OFFICER, AUDITOR):
     ROLE_PERMISSIONS[_role] += _ALERTS
 ROLE_PERMISSIONS[SUPERVISOR] += ["portal.export_auditevent"]  # they read the trail already
 # Supervisors watch the nightly close of business and the stage history it writes.
-ROLE_PERMISSIONS[SUPERVISOR] += ["collections.view_closeofbusinessrun", "loans.view_stagechange", "loans.view_loanevent"]
+ROLE_PERMISSIONS[SUPERVISOR] += [
+    "collections.view_closeofbusinessrun",
+    "loans.view_stagechange",
+    "loans.view_loanevent",
+]
 # Restructuring (debt_collections.services.restructuring): agents propose, supervisors approve
 # (never their own proposals: the service checks), auditors read.
 _READ_RESTRUCTURING = [

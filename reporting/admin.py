@@ -344,8 +344,12 @@ class MonitoringDashboardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "form": form,
             "filters": filters,
             "figures": [
-                {"figure": f, "chart": f.chart, "script_id": f"chart-data-{f.key}", "csv_url": reverse("admin:reporting_dashboard_csv", args=[f.key])
-                 + (f"?{query}" if query else "")}
+                {
+                    "figure": f,
+                    "chart": f.chart,
+                    "script_id": f"chart-data-{f.key}",
+                    "csv_url": reverse("admin:reporting_dashboard_csv", args=[f.key]) + (f"?{query}" if query else ""),
+                }
                 for f in figures
             ],
         }

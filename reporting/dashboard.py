@@ -248,12 +248,23 @@ def stage_figures(filters: Filters, today: dt.date) -> list[Figure]:
                 "y1": {"position": "right", "beginAtZero": True, "grid": {"drawOnChartArea": False}}},
     )
     stages = Figure(
-        key="stages", title=_("Loans and balances per stage"),
-        method=_("Active loans by their delinquency stage now, with the principal and everything "
-                 "owed on their unpaid bills (contractual interest of bills not yet due included)."),
-        columns=[_("stage"), _("loans"), _("share of loans (%)"), _("principal outstanding"), _("share of principal (%)"),
-                 _("owed on open bills")],
-        rows=rows, chart=stage_chart, as_of=_live_label(computed["computed_at"]),
+        key="stages",
+        title=_("Loans and balances per stage"),
+        method=_(
+            "Active loans by their delinquency stage now, with the principal and everything "
+            "owed on their unpaid bills (contractual interest of bills not yet due included)."
+        ),
+        columns=[
+            _("stage"),
+            _("loans"),
+            _("share of loans (%)"),
+            _("principal outstanding"),
+            _("share of principal (%)"),
+            _("owed on open bills"),
+        ],
+        rows=rows,
+        chart=stage_chart,
+        as_of=_live_label(computed["computed_at"]),
     )
     thresholds = settings.PORTAL_STAGE_THRESHOLDS
     rate_rows = []
@@ -309,7 +320,9 @@ def roll_rate_figure(filters: Filters, today: dt.date) -> Figure:
     labels = dict(MonthEndState.choices)
     by_month: dict[dt.date, dict[str, dict[str, int]]] = {}
     for move in moves:
-        by_month.setdefault(move["month"], {}).setdefault(move["previous_state"], {})[move["month_end_state"]] = move["n"]
+        by_month.setdefault(move["month"], {}).setdefault(move["previous_state"], {})[move["month_end_state"]] = move[
+            "n"
+        ]
     months = sorted(by_month)
     rows = []
     csv_rows = []
@@ -343,15 +356,22 @@ def roll_rate_figure(filters: Filters, today: dt.date) -> Figure:
     if months:
         last = months[-1]
         states = [s.value for s in MonthEndState]
+
+        def cell(origin: str, state: str) -> str:
+            moved = by_month[last].get(origin, {})
+            return f"{moved.get(state, 0)} ({percent(moved.get(state, 0), sum(moved.values())) or 0} %)"
+
         matrix = {
-            "title": _("Where loans went in %(month)s (rows: state at the previous month end)") % {
-                "month": f"{last:%Y-%m}"},
+            "title": _("Where loans went in %(month)s (rows: state at the previous month end)")
+            % {"month": f"{last:%Y-%m}"},
             "columns": ["", *[str(labels[s]) for s in states]],
             "rows": [
-                [str(labels[origin]), *[
-                    f"{by_month[last].get(origin, {}).get(s, 0)} ({percent(by_month[last].get(origin, {}).get(s, 0), sum(by_month[last].get(origin, {}).values())) or 0} %)"
-                    for s in states]]
-                for origin in STAGES if by_month[last].get(origin)
+                [
+                    str(labels[origin]),
+                    *[cell(origin, s) for s in states],
+                ]
+                for origin in STAGES
+                if by_month[last].get(origin)
             ],
         }
     return Figure(

@@ -448,17 +448,19 @@ def _file_step(run: ReportingRun) -> Counter[str]:
             file__isnull=True, month__lte=run.month
         ).count()
         # A correction to a negative status waits for the borrower's notice period as well.
-        eligible = (
-            CreditCorrection.objects.filter(file__isnull=True, record__file__isnull=False)
-            .filter(~Q(status__in=NEGATIVE_STATUSES) | _notice_old_enough(run.reporting_date, "record__loan__borrower_id"))
+        eligible = CreditCorrection.objects.filter(file__isnull=True, record__file__isnull=False).filter(
+            ~Q(status__in=NEGATIVE_STATUSES) | _notice_old_enough(run.reporting_date, "record__loan__borrower_id")
         )
         counts["corrections_reported"] = CreditCorrection.objects.filter(
             pk__in=list(eligible.values_list("pk", flat=True))
         ).update(file=report)
         month_label = run.month.strftime("%Y-%m")
         written = write_report_files(
-            storage=PrivateMediaStorage(), base_name=f"credit-reports/{month_label}/{institution}_{month_label}_{run.pk}",
-            institution_code=institution, month=month_label, rows=_file_rows(report),
+            storage=PrivateMediaStorage(),
+            base_name=f"credit-reports/{month_label}/{institution}_{month_label}_{run.pk}",
+            institution_code=institution,
+            month=month_label,
+            rows=_file_rows(report),
         )
         report.csv_file.name = written.csv_name
         report.json_file.name = written.json_name

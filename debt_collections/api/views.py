@@ -76,7 +76,9 @@ class HardshipListView(generics.ListAPIView):  # type: ignore[type-arg]
         borrower = borrower_of(request)
         loan_id: int | None = None
         if data.get("loan"):
-            loan_id = Loan.objects.filter(reference=data["loan"], borrower=borrower).values_list("pk", flat=True).first()
+            loan_id = (
+                Loan.objects.filter(reference=data["loan"], borrower=borrower).values_list("pk", flat=True).first()
+            )
             if loan_id is None:
                 raise serializers.ValidationError({"loan": [_("You have no loan with this reference.")]})
         try:

@@ -6,17 +6,17 @@
 from .hardship import (
     DECIDE_PERMISSION,
     MAX_OFFER_DAYS,
-    SUBMITTED_SMS,
     OFFER_SMS,
     REJECTED_SMS,
-    hardship_request_submit,
-    hardship_request_withdraw,
+    SUBMITTED_SMS,
     hardship_offer_accept,
     hardship_offer_decline,
-    hardship_offers_expire_due,
-    hardship_request_review,
-    hardship_request_reject,
     hardship_offer_make,
+    hardship_offers_expire_due,
+    hardship_request_reject,
+    hardship_request_review,
+    hardship_request_submit,
+    hardship_request_withdraw,
 )
 
 __all__ = [

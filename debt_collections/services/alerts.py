@@ -182,7 +182,9 @@ def _save_new(alerts: list[Alert]) -> int:
     when another reader inserts the same key at the same moment (the unique key decides)."""
     if not alerts:
         return 0
-    taken = set(Alert.objects.filter(dedupe_key__in=[a.dedupe_key for a in alerts]).values_list("dedupe_key", flat=True))
+    taken = set(
+        Alert.objects.filter(dedupe_key__in=[a.dedupe_key for a in alerts]).values_list("dedupe_key", flat=True)
+    )
     new = [a for a in alerts if a.dedupe_key not in taken]
     Alert.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)

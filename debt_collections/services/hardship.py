@@ -9,7 +9,6 @@ raise `portal.errors.NotAllowed` / `DomainError` with a message for the person w
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from decimal import Decimal
 

@@ -293,14 +293,19 @@ def restructuring_propose(
             request = HardshipRequest.objects.select_for_update().get(pk=hardship_request_id)
             if request.status not in (HardshipStatus.SUBMITTED, HardshipStatus.UNDER_REVIEW):
                 raise NotAllowed(
-                    _("This hardship request is “%(status)s”; a restructuring can answer only a request that is submitted or under review.")
+                    _(
+                        "This hardship request is “%(status)s”; "
+                        "a restructuring can answer only a request that is submitted or under review."
+                    )
                     % {"status": request.get_status_display()}
                 )
             source = RestructuringSource.BORROWER
         if RestructuringProposal.objects.filter(
             loan=loan, status__in=RESTRUCTURING_OPEN_STATUSES
         ).exists():
-            raise NotAllowed(_("Loan %(reference)s already has a restructuring in progress.") % {"reference": loan.reference})
+            raise NotAllowed(
+                _("Loan %(reference)s already has a restructuring in progress.") % {"reference": loan.reference}
+            )
         _check_interval(loan, business_date)
         plan = _plan_for(loan, locked.installments, kind=kind, parameters=parameters, business_date=business_date)
 
@@ -442,7 +447,10 @@ def _offer(
         expires = min(expires, last_moment)
     if expires <= now:
         raise NotAllowed(
-            _("The plan's first new bill (%(date)s) is too close to offer it to the borrower. Please reject it and propose again.")
+            _(
+                "The plan's first new bill (%(date)s) is too close to offer it to the borrower. "
+                "Please reject it and propose again."
+            )
             % {"date": plan.first_new_due.isoformat() if plan.first_new_due else ""}
         )
     _transit(proposal, RestructuringStatus.OFFERED, actor=actor, details={"expires_at": expires})

@@ -27,6 +27,8 @@ def restructuring_for_loan(loan: Loan) -> dict[str, Any]:
 def restructuring_for_request(request: HardshipRequest) -> dict[str, Any]:
     """The plan that answered this hardship request, once applied (one query)."""
     proposals = list(
-        RestructuringProposal.objects.filter(borrower_visible(), hardship_request=request).order_by("-created_at", "-id")
+        RestructuringProposal.objects.filter(borrower_visible(), hardship_request=request).order_by(
+            "-created_at", "-id"
+        )
     )
     return {"proposals": proposals}

@@ -38,7 +38,9 @@ from ..models import (
 from .book import stage_change_audit, state_change_rows
 
 OPEN_BILLS = [InstallmentStatus.PENDING, InstallmentStatus.DUE, InstallmentStatus.OVERDUE]
-_MONEY: DecimalField[Any, Any] = DecimalField(max_digits=14, decimal_places=2)  # SQLite's doubles come back as exact fen
+_MONEY: DecimalField[Any, Any] = DecimalField(
+    max_digits=14, decimal_places=2
+)  # SQLite's doubles come back as exact fen
 
 
 def _not_aged(business_date: dt.date, prefix: str = "") -> Q:

@@ -308,7 +308,7 @@ def loan_disburse(
         total_interest = sum((p.interest for p in plan), ZERO)
         JournalEntry.objects.create(
             loan=loan, kind=EntryKind.DISBURSEMENT, business_date=disbursed_on,
-            principal=amount, interest=total_interest, memo="schedule of %d installments" % len(plan),
+            principal=amount, interest=total_interest, memo=f"schedule of {len(plan)} installments",
         )
         audit_record(
             actor=actor, action="loan.disburse", target=loan,
@@ -360,7 +360,9 @@ def loan_age(*, loan_id: int, business_date: dt.date, actor: User | None = None)
             loan.aged_through = max(loan.aged_through or business_date, business_date)
         changes = refresh_loan(loan, installments, business_date)
         locked.save()
-        record_state_change(loan, changes, business_date=business_date, reason=f"close of business {business_date}", actor=actor)
+        record_state_change(
+            loan, changes, business_date=business_date, reason=f"close of business {business_date}", actor=actor
+        )
     return AgeingResult(penalty, loan.days_past_due, loan.stage, already_aged=already)
 
 
@@ -629,7 +631,10 @@ def loan_waive(
 ) -> JournalEntry:
     """Forgive part of the interest, penalty or fees owed, oldest bill first."""
     wanted = Parts(fees=fees, penalty=penalty, interest=interest)
-    if any(getattr(wanted, c) < 0 or getattr(wanted, c) != getattr(wanted, c).quantize(Decimal("0.01")) for c in ("fees", "penalty", "interest")):
+    if any(
+        getattr(wanted, c) < 0 or getattr(wanted, c) != getattr(wanted, c).quantize(Decimal("0.01"))
+        for c in ("fees", "penalty", "interest")
+    ):
         raise InvalidAmount(_("Waived amounts must be zero or more, in fen."))
     if wanted.total == 0:
         raise InvalidAmount(_("Nothing to waive."))

@@ -55,18 +55,25 @@ class ExtensionQuote:
         return sum((bill.total_outstanding for bill in self.bills), ZERO) - self.penalty_waived
 
 
-def extension_quote(*, borrower: Borrower, loan: Loan, installments: list[Installment], as_of: dt.date) -> ExtensionQuote:
+def extension_quote(
+    *, borrower: Borrower, loan: Loan, installments: list[Installment], as_of: dt.date
+) -> ExtensionQuote:
     """Eligible when: the loan is active and has a bill past its grace days; the borrower never
     had an extension; and no bill of any of their loans was ever overdue before this one."""
     existing = Extension.objects.filter(borrower=borrower).first()
     if existing is not None:
-        return ExtensionQuote(False, _("You used your one-time interest-free extension on %(date)s; it can be given only once.")
-                              % {"date": existing.business_date.isoformat()})
+        return ExtensionQuote(
+            False,
+            _("You used your one-time interest-free extension on %(date)s; it can be given only once.")
+            % {"date": existing.business_date.isoformat()},
+        )
     if loan.status != LoanStatus.ACTIVE:
         return ExtensionQuote(False, _("This loan is not active."))
     summary = summarise(loan, installments, as_of)
     if not summary.overdue_bills:
-        return ExtensionQuote(False, _("Nothing on this loan is overdue. The extension is for bills past their due date and grace days."))
+        return ExtensionQuote(
+            False, _("Nothing on this loan is overdue. The extension is for bills past their due date and grace days.")
+        )
     # An earlier episode is a bill that was overdue and no longer is (paid late, deferred...).
     # Bills overdue right now, on this or another loan, are this first episode.
     current = {bill.pk for bill in summary.overdue_bills}
@@ -76,7 +83,13 @@ def extension_quote(*, borrower: Borrower, loan: Loan, installments: list[Instal
         .exclude(pk__in=current)
     )
     if earlier.exists():
-        return ExtensionQuote(False, _("The extension is for borrowers overdue for the first time, and your record shows an earlier overdue bill. Please ask for hardship help instead."))
+        return ExtensionQuote(
+            False,
+            _(
+                "The extension is for borrowers overdue for the first time, "
+                "and your record shows an earlier overdue bill. Please ask for hardship help instead."
+            ),
+        )
     days = loan.product.extension_days
     overdue_principal = sum((bill.outstanding("principal") for bill in summary.overdue_bills), ZERO)
     return ExtensionQuote(

@@ -174,7 +174,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     view = context.get("view")
     logger.exception("Unexpected error in API view %s", type(view).__name__ if view else "?")
     return Response(
-        error_body("server_error", _("Something went wrong on our side. Please try again later; if it keeps happening, call us.")),
+        error_body(
+            "server_error",
+            _("Something went wrong on our side. Please try again later; if it keeps happening, call us."),
+        ),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
 
@@ -191,7 +194,10 @@ def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespons
     """handler500: JSON under /api/, the site's own page everywhere else."""
     if request.path.startswith("/api/"):
         return JsonResponse(
-            error_body("server_error", _("Something went wrong on our side. Please try again later; if it keeps happening, call us.")),
+            error_body(
+                "server_error",
+                _("Something went wrong on our side. Please try again later; if it keeps happening, call us."),
+            ),
             status=500,
         )
     from django.views.defaults import server_error as page

@@ -18,7 +18,9 @@ def test_visitors_read_articles_in_their_language(api, make_article):
                  body="## Overdue\n\nCall us early.", translation_of=zh)
     chinese = api.get("/api/v1/articles/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()["results"]
     english = api.get("/api/v1/articles/", HTTP_ACCEPT_LANGUAGE="en").json()["results"]
-    assert [a["title"] for a in chinese] == ["逾期意味着什么"] and [a["title"] for a in english] == ["What overdue means"]
+    assert [a["title"] for a in chinese] == ["逾期意味着什么"] and [a["title"] for a in english] == [
+        "What overdue means"
+    ]
     assert api.get("/api/v1/categories/", HTTP_ACCEPT_LANGUAGE="en").json()[0]["name"] == "Overdue basics"
     found = api.get("/api/v1/articles/", {"q": "逾期"}, HTTP_ACCEPT_LANGUAGE="zh-hans").json()["results"]
     assert len(found) == 1

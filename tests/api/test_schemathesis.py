@@ -46,7 +46,9 @@ def wsgi_keeps_the_test_connection() -> Any:
 
 
 @pytest.fixture
-def world(wsgi_keeps_the_test_connection: Any, db: Any, alice: Any, alices_loan: Any, make_staff: Any, settings: Any) -> dict[str, Any]:
+def world(
+    wsgi_keeps_the_test_connection: Any, db: Any, alice: Any, alices_loan: Any, make_staff: Any, settings: Any
+) -> dict[str, Any]:
     """Real rows for the generated requests to find: a loan with a payment and a repayment, a
     hardship request with an offer, a case, an article, a lecture; tokens for alice and an agent."""
     settings.REST_FRAMEWORK = {

@@ -38,7 +38,12 @@ TABLE = [
     ("GET", "/api/v1/staff/cases/{case}/promises/", None, [200, 200, 403, 200, 403, 403, 403]),
     ("POST", "/api/v1/staff/cases/{case}/promises/", promise_body, [201, 201, 403, 403, 403, 403, 403]),
     ("GET", "/api/v1/staff/cases/{case}/notes/", None, [200, 200, 403, 200, 403, 403, 403]),
-    ("POST", "/api/v1/staff/cases/{case}/notes/", lambda: {"text": "回电约在周五。"}, [201, 201, 403, 403, 403, 403, 403]),
+    (
+        "POST",
+        "/api/v1/staff/cases/{case}/notes/",
+        lambda: {"text": "回电约在周五。"},
+        [201, 201, 403, 403, 403, 403, 403],
+    ),
     ("GET", "/api/v1/staff/alerts/", None, [200, 200, 200, 200, 403, 403, 403]),
 ]
 
@@ -117,7 +122,10 @@ def test_a_promise_replaces_the_pending_one(staff, case):
     assert statuses == {first["id"]: "cancelled", second["id"]: "pending"}
     late = agent.post(url, {**promise_body(), "promised_date": "2020-01-01"}, format="json")
     assert late.status_code == 422
-    assert agent.post(url, {**promise_body(), "amount": "1.234"}, format="json").json()["error"]["code"] == "invalid_amount"
+    assert (
+        agent.post(url, {**promise_body(), "amount": "1.234"}, format="json").json()["error"]["code"]
+        == "invalid_amount"
+    )
     assert PromiseToPay.objects.count() == 2
 
 

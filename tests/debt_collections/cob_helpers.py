@@ -68,7 +68,9 @@ def snapshot() -> dict[str, Any]:
         "loans": sorted(Loan.objects.values_list("reference", "status", "stage", "days_past_due", "aged_through")),
         "bills": sorted(
             (ref[b["loan_id"]], b["number"], b["status"], b["penalty_due"], b["overdue_since"], b["settled_on"])
-            for b in Installment.objects.values("loan_id", "number", "status", "penalty_due", "overdue_since", "settled_on")
+            for b in Installment.objects.values(
+                "loan_id", "number", "status", "penalty_due", "overdue_since", "settled_on"
+            )
         ),
         "journal": sorted(
             (ref[e["loan_id"]], e["kind"], e["business_date"], e["principal"], e["interest"], e["penalty"])

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings as settings_module
-from django.utils import translation
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from debt_collections import tasks
 from debt_collections.models import Alert, AlertKind, Case, PromiseToPay

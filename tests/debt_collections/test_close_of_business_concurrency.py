@@ -55,7 +55,7 @@ def test_payments_posted_between_chunks_are_neither_lost_nor_counted_twice(produ
         try:
             assert first_chunk_done.wait(TIMEOUT)
             for n, loan in enumerate(overdue):
-                for attempt in range(2):  # a retry with the same key posts nothing more
+                for _attempt in range(2):  # a retry with the same key posts nothing more
                     services.payment_post(loan_id=loan.pk, amount="100.00", channel="app",
                                           idempotency_key=f"during-{n}", actor=None, business_date=D)
         except BaseException as error:  # noqa: BLE001

@@ -18,9 +18,9 @@ from debt_collections import conduct, services
 from debt_collections.conduct import RuleRefused
 from debt_collections.models import Case, ContactLog, ContactParty
 from portal.errors import DomainError, NotAllowed
+from tests.threads import run_together
 
 from .factories import emergency_contact, local, make_case, yesterday
-from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db
 

@@ -9,6 +9,7 @@ from pypdf import PdfReader
 
 from debt_collections import services
 from notices.models import Notice, NoticeKind
+
 from .restructuring_helpers import (  # noqa: F401 - fixtures
     clock,
     english,

@@ -300,7 +300,9 @@ def test_the_borrower_accepts_and_the_loan_page_shows_the_new_bills(clock, clien
         status=InstallmentStatus.SUPERSEDED).count() == 12
 
 
-def test_the_borrower_declines_and_sees_why_a_second_answer_is_refused(clock, client, agent, supervisor, open_case, alice):
+def test_the_borrower_declines_and_sees_why_a_second_answer_is_refused(
+    clock, client, agent, supervisor, open_case, alice
+):
     proposal = offered(open_case, agent, supervisor)
     client.force_login(alice.user)
     client.post(borrower_page(proposal, "decline"))
@@ -323,7 +325,9 @@ def test_a_proposal_still_with_staff_is_not_shown_to_the_borrower(clock, client,
     client.force_login(alice.user)
     assert client.get(borrower_page(proposal)).status_code == 404
     assert client.post(borrower_page(proposal, "accept")).status_code == 404
-    assert zh("A new repayment plan is offered to you") not in text(client.get(reverse("loans:loan", args=[open_case.loan.reference])))
+    assert zh("A new repayment plan is offered to you") not in text(
+        client.get(reverse("loans:loan", args=[open_case.loan.reference]))
+    )
 
 
 def test_the_hardship_page_shows_the_plan_that_answered_it(clock, client, agent, supervisor, overdue_loan, alice):

@@ -66,7 +66,9 @@ def pending_promise(case: Any, agent: User) -> PromiseToPay:
 # --- the happy paths -------------------------------------------------------------------------------
 
 
-def test_an_agents_proposal_waits_for_a_supervisor_and_is_then_offered_to_the_borrower(clock, open_case, agent, supervisor):
+def test_an_agents_proposal_waits_for_a_supervisor_and_is_then_offered_to_the_borrower(
+    clock, open_case, agent, supervisor
+):
     proposal = propose(open_case, agent)
     assert proposal.status == RestructuringStatus.PROPOSED and proposal.source == "agent"
     assert proposal.case_id == open_case.pk and not proposal.needs_second_approval
@@ -248,7 +250,9 @@ def test_another_borrower_cannot_answer_alices_offer(clock, open_case, agent, su
     assert RestructuringProposal.objects.get(pk=proposal.pk).status == RestructuringStatus.OFFERED
 
 
-def test_an_agents_plan_is_never_applied_before_the_borrower_accepts(clock, open_case, agent, supervisor, second_supervisor):
+def test_an_agents_plan_is_never_applied_before_the_borrower_accepts(
+    clock, open_case, agent, supervisor, second_supervisor
+):
     proposal = offered(open_case, agent, supervisor)
     with pytest.raises(NotAllowed, match="cannot be applied"):
         services.restructuring_apply(proposal_id=proposal.pk, actor=second_supervisor, business_date=TODAY)

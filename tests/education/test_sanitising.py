@@ -87,7 +87,9 @@ def test_chinese_text_renders_as_it_was_written():
 
 
 def test_a_hostile_article_is_shown_sanitised_on_its_page(client, make_article):
-    article = make_article(body="正文\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[点我](javascript:alert(1))")
+    article = make_article(
+        body="正文\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[点我](javascript:alert(1))"
+    )
     page = client.get(article.get_absolute_url()).text
     assert "正文" in page
     body = page[page.index('<div class="article-body">'):]

@@ -15,18 +15,38 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def articles(make_article):
     return {
-        "overdue": make_article("overdue-to-bad-debt", title="逾期是怎样一步步变成呆账的", summary="各个阶段会发生什么。",
-                                body="错过还款日之后，罚息每天都会增加。越早处理越好。"),
-        "credit": make_article("credit-record", title="征信记录会保留多久", summary="不良信息保存五年。",
-                               body="账单逾期满 30 天会报送征信中心。"),
-        "scams": make_article("collection-scams", title="如何识别催收诈骗", summary="我们从不让你转账到个人账户。",
-                              body="冒充客服、冒充法院的骗局。"),
-        "en-repay": make_article("repayment-channels", language="en", title="How to repay",
-                                 summary="Our official channels.",
-                                 body="Repayments made by bank transfer need the RP reference code."),
-        "en-credit": make_article("credit-record", language="en", title="Your credit record",
-                                  summary="How long an overdue record stays.",
-                                  body="Negative information is kept for five years after repayment."),
+        "overdue": make_article(
+            "overdue-to-bad-debt",
+            title="逾期是怎样一步步变成呆账的",
+            summary="各个阶段会发生什么。",
+            body="错过还款日之后，罚息每天都会增加。越早处理越好。",
+        ),
+        "credit": make_article(
+            "credit-record",
+            title="征信记录会保留多久",
+            summary="不良信息保存五年。",
+            body="账单逾期满 30 天会报送征信中心。",
+        ),
+        "scams": make_article(
+            "collection-scams",
+            title="如何识别催收诈骗",
+            summary="我们从不让你转账到个人账户。",
+            body="冒充客服、冒充法院的骗局。",
+        ),
+        "en-repay": make_article(
+            "repayment-channels",
+            language="en",
+            title="How to repay",
+            summary="Our official channels.",
+            body="Repayments made by bank transfer need the RP reference code.",
+        ),
+        "en-credit": make_article(
+            "credit-record",
+            language="en",
+            title="Your credit record",
+            summary="How long an overdue record stays.",
+            body="Negative information is kept for five years after repayment.",
+        ),
         "draft": make_article("draft-overdue", title="逾期草稿", publish=False),
     }
 

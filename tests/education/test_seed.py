@@ -70,7 +70,10 @@ def test_at_least_ten_chinese_articles_each_with_an_english_translation(seeded):
 def test_every_situation_the_dashboard_targets_has_an_article(seeded):
     for audience in ("first_time_overdue", "long_overdue", "hardship", "small_business", "overdue", "everyone"):
         for language in ("zh-hans", "en"):
-            assert Article.objects.filter(audiences__audience=audience, language=language).exists(), (audience, language)
+            assert Article.objects.filter(audiences__audience=audience, language=language).exists(), (
+                audience,
+                language,
+            )
 
 
 def test_every_link_in_the_seed_articles_leads_somewhere(seeded):

@@ -157,7 +157,9 @@ def slugs(recommendations):
     return [r.article.slug for r in recommendations]
 
 
-def test_a_first_time_overdue_borrower_is_recommended_the_credit_record_and_the_extension(alice, overdue_alice, library):
+def test_a_first_time_overdue_borrower_is_recommended_the_credit_record_and_the_extension(
+    alice, overdue_alice, library
+):
     recommended = recommended_articles(borrower_id=alice.pk, language="zh-hans")
     assert set(slugs(recommended)[:2]) == {"credit-record", "interest-free-extension"}
     assert slugs(recommended)[2] == "overdue-to-bad-debt"
@@ -208,7 +210,9 @@ def test_recommendations_cost_two_queries_however_many_articles(alice, overdue_a
     assert len(few.captured_queries) == len(many.captured_queries) == 2
 
 
-def test_the_dashboard_recommends_and_stops_once_the_article_is_read(client, alice, overdue_alice, library, monkeypatch):
+def test_the_dashboard_recommends_and_stops_once_the_article_is_read(
+    client, alice, overdue_alice, library, monkeypatch
+):
     monkeypatch.setattr("loans.views.business_today", lambda: FIRST_DUE + dt.timedelta(days=14))
     client.force_login(alice.user)
     dashboard = client.get(reverse("loans:dashboard")).text

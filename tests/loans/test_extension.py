@@ -78,7 +78,9 @@ def test_it_refuses_a_loan_that_is_not_overdue(alice, alices_loan):
 
 
 @pytest.mark.django_db
-def test_the_page_shows_the_rule_the_new_date_and_the_waiver_before_confirming(client, alice, overdue_loan, monkeypatch):
+def test_the_page_shows_the_rule_the_new_date_and_the_waiver_before_confirming(
+    client, alice, overdue_loan, monkeypatch
+):
     monkeypatch.setattr("loans.views_repay.business_today", lambda: TODAY)
     client.force_login(alice.user)
     page = client.get(reverse("loans:extension", args=[overdue_loan.reference])).text

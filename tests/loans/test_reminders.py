@@ -37,7 +37,9 @@ def test_it_texts_the_borrower_of_an_unpaid_bill_once_in_their_language(bob, mak
     message = SmsMessage.objects.get()
     bill = loan.installments.get(number=1)
     assert message.mobile == bob.mobile and message.kind == "first_reminder"
-    assert message.body.startswith(f"Your bill of ¥{bill.total_due:,.2f} for loan {loan.reference} was due on 2026-06-05")
+    assert message.body.startswith(
+        f"Your bill of ¥{bill.total_due:,.2f} for loan {loan.reference} was due on 2026-06-05"
+    )
 
 
 def test_a_paid_bill_gets_no_reminder(alice, make_loan):

@@ -77,7 +77,9 @@ def test_a_bad_custom_amount_is_refused_in_chinese_keeps_the_input_and_changes_n
     assert PaymentIntent.objects.count() == 0 and Payment.objects.count() == 0
 
 
-def test_paying_online_posts_once_however_often_it_is_clicked(signed_in, overdue_loan, django_capture_on_commit_callbacks):
+def test_paying_online_posts_once_however_often_it_is_clicked(
+    signed_in, overdue_loan, django_capture_on_commit_callbacks
+):
     amount = due_now(overdue_loan)
     response = choose(signed_in, overdue_loan, option="overdue")
     intent = PaymentIntent.objects.get()
@@ -108,7 +110,9 @@ def test_paying_online_posts_once_however_often_it_is_clicked(signed_in, overdue
     assert f"¥{amount:,.2f}" in receipt and overdue_loan.reference in receipt
 
 
-def test_a_declined_payment_posts_nothing_and_offers_to_try_again(signed_in, overdue_loan, django_capture_on_commit_callbacks):
+def test_a_declined_payment_posts_nothing_and_offers_to_try_again(
+    signed_in, overdue_loan, django_capture_on_commit_callbacks
+):
     choose(signed_in, overdue_loan, option="overdue")
     intent = PaymentIntent.objects.get()
     signed_in.post(reverse("loans:intent-confirm", args=[intent.public_id]))
@@ -140,7 +144,9 @@ def test_a_cancelled_payment_cannot_be_confirmed(signed_in, overdue_loan):
     assert intent.status == IntentStatus.CANCELLED
 
 
-def test_every_payment_url_of_another_borrower_is_not_found(client, bob, overdue_loan, alice, django_capture_on_commit_callbacks):
+def test_every_payment_url_of_another_borrower_is_not_found(
+    client, bob, overdue_loan, alice, django_capture_on_commit_callbacks
+):
     client.force_login(alice.user)
     choose(client, overdue_loan, option="overdue")
     intent = PaymentIntent.objects.get()
@@ -180,7 +186,9 @@ def count_queries(client, url):
     return len(ctx.captured_queries)
 
 
-def test_money_pages_cost_fixed_queries_however_long_the_history(signed_in, alice, make_loan, django_capture_on_commit_callbacks):
+def test_money_pages_cost_fixed_queries_however_long_the_history(
+    signed_in, alice, make_loan, django_capture_on_commit_callbacks
+):
     from loans import services
 
     def pages_of(loan):

@@ -33,7 +33,9 @@ print(json.dumps({
 
 
 def run_with(env: dict[str, str], code: str = PROBE, *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "PORTAL_"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "PORTAL_"))
+    }
     clean["DJANGO_SETTINGS_MODULE"] = "portal.settings"
     argv = [sys.executable, "-c", code] if not args else [sys.executable, "manage.py", *args]
     return subprocess.run(argv, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120)

@@ -78,7 +78,9 @@ def test_saving_without_a_change_records_nothing(client, boss, product):
 def test_a_calendar_override_is_audited_when_added_changed_and_deleted(client, make_staff):
     sam = make_staff("sam", roles.SUPERVISOR)
     client.force_login(sam)
-    client.post(reverse("admin:portal_calendaroverride_add"), {"day": "2027-02-11", "is_working_day": "", "note": "春节"})
+    client.post(
+        reverse("admin:portal_calendaroverride_add"), {"day": "2027-02-11", "is_working_day": "", "note": "春节"}
+    )
     override = CalendarOverride.objects.get()
     client.post(reverse("admin:portal_calendaroverride_change", args=[override.pk]),
                 {"day": "2027-02-11", "is_working_day": "on", "note": "春节调休"})
@@ -96,7 +98,9 @@ def test_a_calendar_override_is_audited_when_added_changed_and_deleted(client, m
 
 def test_deleting_several_rows_with_the_list_action_audits_each_one(client, make_staff):
     client.force_login(make_staff("sam", roles.SUPERVISOR))
-    days = [CalendarOverride.objects.create(day=dt.date(2027, 5, d), is_working_day=False, note="劳动节") for d in (1, 2)]
+    days = [
+        CalendarOverride.objects.create(day=dt.date(2027, 5, d), is_working_day=False, note="劳动节") for d in (1, 2)
+    ]
 
     client.post(reverse("admin:portal_calendaroverride_changelist"),
                 {"action": "delete_selected", "_selected_action": [d.pk for d in days], "post": "yes"})
@@ -160,7 +164,9 @@ def test_a_groups_permissions_changed_in_the_admin_are_audited_by_name(client, b
     from django.contrib.auth.models import Permission
 
     view_loan = Permission.objects.get(content_type__app_label="loans", codename="view_loan")
-    client.post(reverse("admin:auth_group_change", args=[group.pk]), {"name": group.name, "permissions": [view_loan.pk]})
+    client.post(
+        reverse("admin:auth_group_change", args=[group.pk]), {"name": group.name, "permissions": [view_loan.pk]}
+    )
 
     (event,) = events("group.change")
     assert event.before == {"permissions": []} and event.after == {"permissions": ["loans.view_loan"]}
@@ -222,7 +228,11 @@ def test_staff_sign_in_sign_out_and_a_wrong_password_are_audited(client, charlie
     client.post(reverse("admin:logout"))
 
     (failed,) = events("staff.sign_in_failed")
-    assert failed.actor is None and failed.object_id == str(charlie.pk) and failed.after == {"path": login, "address": "127.0.0.1"}
+    assert (
+        failed.actor is None
+        and failed.object_id == str(charlie.pk)
+        and failed.after == {"path": login, "address": "127.0.0.1"}
+    )
     (signed_in,) = events("staff.sign_in")
     assert signed_in.actor == charlie and signed_in.after == {"path": login, "address": "127.0.0.1"}
     (signed_out,) = events("staff.sign_out")
@@ -295,7 +305,9 @@ def test_an_auditor_exports_the_filtered_events_as_csv_and_the_export_is_audited
     assert json.loads(rows[1][7]) == {"原因": "退票"}
     (exported,) = events("audit.export")
     assert exported.actor == auditor
-    assert exported.after == {"filters": {"date_from": today, "date_to": today, "action": "payment", "actor": "charlie"}}
+    assert exported.after == {
+        "filters": {"date_from": today, "date_to": today, "action": "payment", "actor": "charlie"}
+    }
 
 
 def test_the_export_date_range_is_inclusive_in_beijing_time(client, auditor, charlie):

@@ -228,7 +228,9 @@ def test_the_recovery_curve_counts_only_payments_before_today(recoveries, borrow
 # --- Promises ------------------------------------------------------------------------------------
 
 
-def promise(case: Case, agent: Any, due: dt.date, amount: str, status: str, made: dt.date | None = None) -> PromiseToPay:
+def promise(
+    case: Case, agent: Any, due: dt.date, amount: str, status: str, made: dt.date | None = None
+) -> PromiseToPay:
     return PromiseToPay.objects.create(
         case=case, loan=case.loan, amount=Decimal(amount), promised_date=due, paid_before=Decimal("0.00"),
         status=status, made_by=agent, resolved_on=due if status in ("kept", "broken") else None,

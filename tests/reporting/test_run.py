@@ -480,7 +480,9 @@ def test_every_admin_page_of_a_run_renders(borrowers, product, supervisor, clien
                      ("creditcorrection", CreditCorrection.objects.get().pk)):
         assert client.get(reverse(f"admin:reporting_{name}_change", args=[pk])).status_code == 200, name
         assert client.get(reverse(f"admin:reporting_{name}_changelist")).status_code == 200, name
-    assert client.get(reverse("admin:reporting_reportfile_status", args=[ReportFile.objects.get().pk])).status_code == 200
+    assert (
+        client.get(reverse("admin:reporting_reportfile_status", args=[ReportFile.objects.get().pk])).status_code == 200
+    )
     june = client.get(reverse("admin:reporting_creditrecord_changelist") + "?month=2026-06-01").text
     assert loans[1].reference in june and "2026-06" in june
     assert loans[1].reference not in client.get(

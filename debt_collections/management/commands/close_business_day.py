@@ -22,7 +22,9 @@ def _date(value: str) -> dt.date:
 
 
 class Command(BaseCommand):
-    help = "Close one business date (default: yesterday). Resumes a failed or killed run; a closed date is left as it is."
+    help = (
+        "Close one business date (default: yesterday). Resumes a failed or killed run; a closed date is left as it is."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--date", type=_date, help="business date to close (YYYY-MM-DD); default yesterday")
