@@ -178,11 +178,8 @@ def random_amount(rng: random.Random) -> Decimal:
 
 
 def sequential(run: Run, loan_ids: list[int], count: int, rng: random.Random) -> list[str]:
-    from django.db.models import Sum
 
     from loans import services
-    from loans.books import books_problems
-    from loans.models import Payment
 
     amounts = [random_amount(rng) for _ in range(count)]
     timings = []
@@ -206,15 +203,25 @@ def sequential(run: Run, loan_ids: list[int], count: int, rng: random.Random) ->
         spent += f", {(after - database_cpu) * 1000 / count:.2f} ms in the database server"
     print(spent)
 
+    return [f"sequential: {line}" for line in posted_problems(loan_ids, amounts)]
+
+
+def posted_problems(loan_ids: list[int], amounts: list[Decimal]) -> list[str]:
+    """What is wrong after every one of `amounts` was posted once to these (fresh) loans: as many
+    payments in the database, adding up to the same, and books that add up."""
+    from django.db.models import Count, Sum
+
+    from loans.books import books_problems
+    from loans.models import Payment
+
     wrong = []
-    posted = Payment.objects.filter(loan_id__in=loan_ids)
-    if posted.count() != count:
-        wrong.append(f"sequential: {posted.count()} payments in the database, {count} posted")
-    total = posted.aggregate(s=Sum("amount"))["s"] or Decimal(0)
-    if Decimal(total).quantize(CENT) != sum(amounts, Decimal(0)):
-        wrong.append(f"sequential: payments add up to {total}, {sum(amounts, Decimal(0))} were sent")
-    wrong += [f"sequential: {line}" for line in books_problems(loan_ids=loan_ids)]
-    return wrong
+    found = Payment.objects.filter(loan_id__in=loan_ids).aggregate(n=Count("id"), s=Sum("amount"))
+    if found["n"] != len(amounts):
+        wrong.append(f"{found['n']} payments in the database, {len(amounts)} posted")
+    total = Decimal(found["s"] or 0).quantize(CENT)
+    if total != sum(amounts, Decimal(0)):
+        wrong.append(f"payments add up to {total}, {sum(amounts, Decimal(0))} were sent")
+    return wrong + books_problems(loan_ids=loan_ids)
 
 
 def parallel(run: Run, loan_ids: list[int], count: int, posters: int, rng: random.Random) -> list[str]:
@@ -222,11 +229,8 @@ def parallel(run: Run, loan_ids: list[int], count: int, posters: int, rng: rando
     loans: what the service posts when the machine's cores are all in use (a web or task process
     per core) and no two payments wait for one loan."""
     from django.db import connection
-    from django.db.models import Sum
 
     from loans import services
-    from loans.books import books_problems
-    from loans.models import Payment
 
     amounts = [random_amount(rng) for _ in range(count)]
     errors: list[str] = []
@@ -256,14 +260,7 @@ def parallel(run: Run, loan_ids: list[int], count: int, posters: int, rng: rando
     elapsed = time.perf_counter() - began
     print(f"parallel: {count} payments by {posters} posters, each on its own {len(loan_ids) // posters} loans, "
           f"in {elapsed:.1f} s: {count / elapsed:.0f} payments/s")
-    wrong = [f"parallel: {error}" for error in errors[:10]]
-    posted = Payment.objects.filter(loan_id__in=loan_ids)
-    total = posted.aggregate(s=Sum("amount"))["s"] or Decimal(0)
-    if posted.count() != count or Decimal(total).quantize(CENT) != sum(amounts, Decimal(0)):
-        wrong.append(f"parallel: {posted.count()} payments of {total} in the database, "
-                     f"{count} of {sum(amounts, Decimal(0))} posted")
-    wrong += [f"parallel: {line}" for line in books_problems(loan_ids=loan_ids)]
-    return wrong
+    return [f"parallel: {line}" for line in [*errors[:10], *posted_problems(loan_ids, amounts)]]
 
 
 # --- Part 2: concurrent posters -----------------------------------------------------------------
